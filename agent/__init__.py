@@ -1,0 +1,1 @@
+"""The interview worker: LiveKit wiring, configuration, keys and the command line."""

@@ -1,0 +1,89 @@
+"""Configuration from the environment (and ``.env`` when present).
+
+Every setting is named as in DESIGN.md. A malformed value fails at start-up with one line
+naming the setting; secrets are held as ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed. The message names it and never shows its value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    livekit_url: str | None = None
+    livekit_api_key: SecretStr | None = None
+    livekit_api_secret: SecretStr | None = None
+    agent_name: str = "interviewer"
+
+    supabase_url: str | None = None
+    supabase_service_role_key: SecretStr | None = None
+    byok_master_keys: SecretStr | None = None
+
+    openai_api_key: SecretStr | None = None
+    deepgram_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    deepgram_base_url: str | None = None
+
+    interview_llm_model: Annotated[str, Field(min_length=1)] = "gpt-4.1-mini"
+    interview_tts_model: Annotated[str, Field(min_length=1)] = "gpt-4o-mini-tts"
+    interview_tts_voice: Annotated[str, Field(min_length=1)] = "alloy"
+    interview_stt_model: Annotated[str, Field(min_length=1)] = "nova-3"
+    interview_db_path: Path = Path("./data/interviews.db")
+
+    @field_validator("livekit_url")
+    @classmethod
+    def _ws_url(cls, v: str | None) -> str | None:
+        if (
+            v is not None
+            and v != ""
+            and not v.startswith(("ws://", "wss://", "http://", "https://"))
+        ):
+            raise ValueError("must start with wss:// (or ws://, https://)")
+        return v or None
+
+    @field_validator("supabase_url", "openai_base_url", "deepgram_base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if (
+            v is not None
+            and v != ""
+            and not v.startswith(("http://", "https://", "ws://", "wss://"))
+        ):
+            raise ValueError("must be an http(s) URL")
+        return v or None
+
+    @field_validator("agent_name")
+    @classmethod
+    def _agent_name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v.strip()
+
+    def require_livekit(self) -> None:
+        """For ``dev`` / ``start``: the three LiveKit settings must all be present."""
+        for name in ("livekit_url", "livekit_api_key", "livekit_api_secret"):
+            value = getattr(self, name)
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not raw:
+                raise ConfigError(f"{name.upper()} is not set (needed by dev/start)")
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as e:
+        err = e.errors()[0]
+        name = str(err["loc"][0]).upper() if err.get("loc") else "configuration"
+        raise ConfigError(f"{name} is malformed: {err['msg']}") from None

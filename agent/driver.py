@@ -1,0 +1,235 @@
+"""Binds an interview runtime to a running ``AgentSession``: events in, effects out.
+
+LiveKit events become machine events (committed messages, finished replies, who is
+speaking, errors, the session closing); machine effects become LiveKit actions (a gentle
+prompt after a long silence, a farewell, the end of the session). ``ended`` is set once
+the interview is over and its last words have been spoken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from livekit.agents import AgentSession
+from livekit.agents.voice.events import (
+    AgentStateChangedEvent,
+    CloseEvent,
+    CloseReason,
+    ConversationItemAddedEvent,
+    ErrorEvent,
+    SpeechCreatedEvent,
+    UserStateChangedEvent,
+)
+from livekit.agents.voice.speech_handle import SpeechHandle
+
+from prompts import render
+from stages.machine import Effect, Ended, SilencePrompt, StageChanged
+
+from .runtime import InterviewRuntime
+
+logger = logging.getLogger("interview.driver")
+
+FAREWELL_PROMPTS = {
+    "client_request": "say_client_end",
+    "inactivity": "say_inactivity",
+    "time_limit": "say_time_limit",
+    "error": "say_error",
+}
+"""Canned last words per ending (none for completed / candidate_request: the
+interviewer has already said goodbye; none when nobody is there to hear them)."""
+TICK_S = 1.0
+FAREWELL_TIMEOUT_S = 15.0
+
+StatePublisher = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class SessionDriver:
+    def __init__(
+        self,
+        session: AgentSession,
+        runtime: InterviewRuntime,
+        *,
+        publish: StatePublisher | None = None,
+        watch_silence: bool = True,
+    ) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.ended = asyncio.Event()
+        self._publish = publish
+        self._watch_silence = watch_silence
+        self._published_version = -1
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self._wrap_up_started = False
+        runtime.on_effects(self._on_effects)
+        session.on("conversation_item_added", self._on_item)
+        session.on("speech_created", self._on_speech)
+        session.on("user_state_changed", self._on_user_state)
+        session.on("agent_state_changed", self._on_agent_state)
+        session.on("error", self._on_error)
+        session.on("close", self._on_close)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick_loop(), name="interview-ticker")
+
+    async def aclose(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tick_loop(self) -> None:
+        m = self.runtime.machine
+        while not m.terminal:
+            await asyncio.sleep(TICK_S)
+            effects = m.tick()
+            if not self._watch_silence:
+                effects = [e for e in effects if not isinstance(e, SilencePrompt)]
+            self.runtime.apply(effects)
+            self.publish_state()
+
+    # ------------------------------------------------------------ LiveKit events
+
+    def _on_item(self, ev: ConversationItemAddedEvent) -> None:
+        self.runtime.item_added(ev.item)  # type: ignore[arg-type]
+
+    def _on_speech(self, ev: SpeechCreatedEvent) -> None:
+        handle = ev.speech_handle
+        handle.add_done_callback(self._on_speech_done)
+
+    def _on_speech_done(self, handle: SpeechHandle) -> None:
+        self.runtime.speech_done(handle.id, list(handle.chat_items))
+        self.publish_state()
+
+    def _on_user_state(self, ev: UserStateChangedEvent) -> None:
+        self.runtime.machine.activity("candidate", ev.new_state == "speaking")
+
+    def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
+        self.runtime.machine.activity("agent", ev.new_state == "speaking")
+
+    def _on_error(self, ev: ErrorEvent) -> None:
+        err = ev.error
+        recoverable = bool(getattr(err, "recoverable", True))
+        kind = type(getattr(err, "error", err)).__name__
+        self.runtime.errors.append(
+            {"source": type(ev.source).__name__, "type": kind, "recoverable": str(recoverable)}
+        )
+        logger.warning("provider error (%s, recoverable=%s)", kind, recoverable)
+        if not recoverable:
+            self.runtime.apply(self.runtime.machine.fail(f"{type(ev.source).__name__}: {kind}"))
+
+    def _on_close(self, ev: CloseEvent) -> None:
+        m = self.runtime.machine
+        if not m.terminal:
+            if ev.reason == CloseReason.ERROR:
+                self.runtime.apply(m.fail("session closed on error"))
+            elif ev.reason == CloseReason.PARTICIPANT_DISCONNECTED:
+                self.runtime.apply(m.participant_left(final=True))
+            else:
+                self.runtime.apply(m.shutdown())
+        m.mark_ended()
+        self.ended.set()
+
+    # ------------------------------------------------------------ effects
+
+    def _on_effects(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, SilencePrompt):
+                self._say(render("say_silence"))
+            elif isinstance(effect, StageChanged) and effect.reason == "skip:client":
+                self._spawn(self._reprompt(), "interview-reprompt")
+            elif isinstance(effect, Ended) and not self._wrap_up_started:
+                self._wrap_up_started = True
+                self._spawn(self._wrap_up(effect), "interview-wrap-up")
+        self.publish_state()
+
+    async def _reprompt(self) -> None:
+        """The client skipped a stage: stop the current question, ask the next stage's."""
+        try:
+            await self.session.interrupt()
+            if not self.runtime.machine.terminal:
+                self.session.generate_reply()
+        except RuntimeError:
+            pass  # the session is closing
+
+    def _say(self, text: str) -> SpeechHandle | None:
+        try:
+            handle = self.session.say(text)
+        except RuntimeError:
+            return None  # the session is closing
+        self.runtime.ignore_speech(handle.id)
+        return handle
+
+    async def _wrap_up(self, effect: Ended) -> None:
+        m = self.runtime.machine
+        try:
+            if effect.ended_by == "client_request":
+                with contextlib.suppress(RuntimeError):
+                    await self.session.interrupt()
+            await self._wait_for_speech()
+            closing_done = (
+                effect.final_stage == m.plan[-1].id and m.stages[-1].status == "completed"
+            )
+            prompt = FAREWELL_PROMPTS.get(effect.ended_by)
+            if prompt and not closing_done and self._present():
+                handle = self._say(render(prompt))
+                if handle is not None:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(handle.wait_for_playout(), FAREWELL_TIMEOUT_S)
+        except Exception:
+            logger.exception("wrap-up failed; finalizing anyway")
+        finally:
+            m.mark_ended()
+            self.publish_state()
+            self.ended.set()
+
+    async def _wait_for_speech(self) -> None:
+        for _ in range(10):
+            speech = self.session.current_speech
+            if speech is None or speech.done():
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.shield(speech.wait_for_playout()), FAREWELL_TIMEOUT_S
+                )
+
+    def _present(self) -> bool:
+        return self.runtime.machine.ended_by not in ("candidate_left", "worker_shutdown")
+
+    # ------------------------------------------------------------ client state
+
+    def publish_state(self, extra: dict[str, Any] | None = None) -> None:
+        if self._publish is None:
+            return
+        m = self.runtime.machine
+        if extra is None and m.version == self._published_version:
+            return
+        self._published_version = m.version
+        state = m.snapshot()
+        if extra:
+            state.update(extra)
+        self._spawn(self._send(state), "interview-state")
+
+    async def _send(self, state: dict[str, Any]) -> None:
+        assert self._publish is not None
+        try:
+            await self._publish(state)
+        except Exception as e:  # the room may be gone; state is best-effort
+            logger.debug("state not published: %s", type(e).__name__)

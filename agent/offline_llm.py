@@ -1,0 +1,198 @@
+"""The offline interviewer, as a LiveKit language model.
+
+It needs no network and no key. It reads the interview's state (the same machine the
+online interviewer uses), recognises spoken requests with :mod:`stages.offline` and
+answers them with the same function tools the online model calls, and otherwise asks the
+next question from the planned question bank. Because it is an ``llm.LLM``, it runs in a
+real ``AgentSession``: console, simulate and a dispatched room all behave the same way.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from livekit.agents import llm
+from livekit.agents.types import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    NOT_GIVEN,
+    APIConnectOptions,
+    NotGivenOr,
+)
+
+from stages.offline import OFFLINE_LINES, Intent, classify, is_short_answer
+
+from .runtime import InterviewRuntime
+
+OFFLINE_MODEL = "offline-question-bank"
+
+_TOOL_FOR_INTENT = {
+    Intent.SKIP: "skip_stage",
+    Intent.END: "end_interview",
+    Intent.CONFIRM: "confirm_end_interview",
+    Intent.DENY: "cancel_end_interview",
+    Intent.REPEAT: "repeat_question",
+    Intent.MOMENT: "give_candidate_time",
+    Intent.NO_QUESTIONS: "finish_stage",
+}
+_QUESTION_STAGES = {"introduction", "experience", "technical", "behavioral"}
+
+
+class OfflineInterviewerLLM(llm.LLM):
+    def __init__(self, runtime: InterviewRuntime) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self._calls = itertools.count(1)
+        self._acks = itertools.count()
+        self._follow_ups = itertools.count()
+        self._asked: str | None = None
+        """The last question this interviewer asked, without its acknowledgement."""
+
+    @property
+    def model(self) -> str:
+        return OFFLINE_MODEL
+
+    @property
+    def provider(self) -> str:
+        return "offline"
+
+    def chat(
+        self,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> llm.LLMStream:
+        return _OfflineStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
+
+    # ------------------------------------------------------------ decisions
+
+    def decide(self, chat_ctx: llm.ChatContext) -> str | llm.FunctionToolCall:
+        rt = self.runtime
+        m = rt.machine
+        if m.terminal:
+            return self._closing_line() if m.ended_by == "candidate_request" else ""
+        items = [
+            i
+            for i in chat_ctx.items
+            if i.type in ("message", "function_call_output")
+            and not (i.type == "message" and i.role in ("system", "developer"))
+        ]
+        last = items[-1] if items else None
+        if last is not None and last.type == "function_call_output":
+            return self._after_tool(last.name, last.output)
+        if last is None or last.type != "message" or last.role != "user":
+            return self._next_question() or ""
+        said = " ".join(
+            (i.text_content or "")
+            for i in itertools.takewhile(
+                lambda i: i.type == "message" and i.role == "user", reversed(items)
+            )
+        )
+        stage = m.current.id if m.current else None
+        intent = classify(said, pending_end=m.pending_end, stage=stage)
+        if intent is not Intent.ANSWER:
+            return llm.FunctionToolCall(
+                name=_TOOL_FOR_INTENT[intent],
+                arguments="{}",
+                call_id=f"offline_{next(self._calls)}",
+            )
+        return self._after_answer(said)
+
+    def _after_answer(self, said: str) -> str:
+        rt = self.runtime
+        m = rt.machine
+        stage = m.current
+        if stage is None:
+            return ""
+        same_stage = rt.last_agent_stage == stage.id
+        if stage.id == "candidate_questions" and same_stage:
+            return (
+                f"{OFFLINE_LINES['candidate_question']} Is there anything else you'd like to ask?"
+            )
+        if (
+            same_stage
+            and stage.id in _QUESTION_STAGES
+            and is_short_answer(said)
+            and m.record.questions_asked < stage.max_questions
+        ):
+            self._asked = rt.bank.phrase("follow_up", next(self._follow_ups))
+            return self._asked
+        nxt = self._next_question()
+        if stage.id == "closing" and nxt:
+            return nxt
+        ack = rt.bank.phrase("acknowledgements", next(self._acks))
+        return f"{ack} {nxt}" if nxt else ack
+
+    def _after_tool(self, name: str, output: str) -> str:
+        rt = self.runtime
+        refused = output.startswith(("Not ", "Nothing"))
+        question = self._asked or rt.last_question or self._next_question() or ""
+        if name == "skip_stage":
+            if refused:
+                return f"{OFFLINE_LINES['skip_refused']} {question}"
+            return f"{OFFLINE_LINES['skip']} {self._next_question() or ''}".strip()
+        if name == "end_interview":
+            return OFFLINE_LINES["confirm_end"]
+        if name == "confirm_end_interview":
+            return self._closing_line()
+        if name == "cancel_end_interview":
+            return f"{OFFLINE_LINES['continue']} {question}".strip()
+        if name == "repeat_question":
+            return f"{OFFLINE_LINES['repeat']} {question}".strip()
+        if name == "give_candidate_time":
+            return OFFLINE_LINES["moment"]
+        if name == "finish_stage":
+            if refused:
+                return "Alright. Is there anything else you'd like to ask?"
+            ack = rt.bank.phrase("acknowledgements", next(self._acks))
+            return f"{ack} {self._next_question() or ''}".strip()
+        return question
+
+    def _next_question(self) -> str | None:
+        rt = self.runtime
+        question = rt.next_planned_question()
+        stage = rt.machine.current
+        if question is None and stage is not None and stage.id == "candidate_questions":
+            question = "Is there anything else you'd like to ask?"
+        if question is None:
+            question = rt.bank.phrase("follow_up", next(self._follow_ups))
+        self._asked = question
+        return question
+
+    def _closing_line(self) -> str:
+        rt = self.runtime
+        planned = rt.planned.get("closing")
+        if planned and planned.questions:
+            return planned.questions[0].text
+        return "Thank you for your time today. Goodbye!"
+
+
+class _OfflineStream(llm.LLMStream):
+    def __init__(
+        self,
+        offline: OfflineInterviewerLLM,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool],
+        conn_options: APIConnectOptions,
+    ) -> None:
+        super().__init__(offline, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
+        self._offline = offline
+
+    async def _run(self) -> None:
+        decision = self._offline.decide(self.chat_ctx)
+        if isinstance(decision, llm.FunctionToolCall):
+            delta = llm.ChoiceDelta(role="assistant", tool_calls=[decision])
+        elif decision:
+            delta = llm.ChoiceDelta(role="assistant", content=decision)
+        else:
+            return
+        self._event_ch.send_nowait(llm.ChatChunk(id=decision_id(self), delta=delta))
+
+
+def decision_id(stream: llm.LLMStream) -> str:
+    return f"offline-{id(stream):x}"

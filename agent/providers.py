@@ -1,0 +1,79 @@
+"""Build the speech and language plugins for one session from keys held in memory.
+
+Keys are passed straight to each plugin's constructor: never through the process
+environment, so a child process can never inherit them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livekit.agents import llm, stt, tts
+from livekit.agents.types import NOT_GIVEN
+from livekit.plugins import deepgram, openai
+
+from .config import Settings
+from .offline_llm import OFFLINE_MODEL
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class ProviderKeys:
+    """Decrypted provider keys for one session. ``repr`` never shows them."""
+
+    openai: str | None = None
+    deepgram: str | None = None
+
+    def __repr__(self) -> str:
+        present = [n for n in ("openai", "deepgram") if getattr(self, n)]
+        return f"ProviderKeys(present={present})"
+
+
+def build_llm(settings: Settings, keys: ProviderKeys) -> llm.LLM:
+    if not keys.openai:
+        raise ValueError("no OpenAI key for the interviewer model")
+    return openai.LLM(
+        model=settings.interview_llm_model,
+        api_key=keys.openai,
+        base_url=settings.openai_base_url or NOT_GIVEN,
+        temperature=0.6,
+        parallel_tool_calls=False,
+    )
+
+
+def build_stt(settings: Settings, keys: ProviderKeys, *, language: str = "en") -> stt.STT:
+    if not keys.deepgram:
+        raise ValueError("no Deepgram key for speech-to-text")
+    extra = {"base_url": settings.deepgram_base_url} if settings.deepgram_base_url else {}
+    return deepgram.STT(
+        model=settings.interview_stt_model,
+        language="en-US" if language == "en" else language,
+        api_key=keys.deepgram,
+        filler_words=True,
+        punctuate=True,
+        smart_format=True,
+        interim_results=True,
+        endpointing_ms=300,
+        **extra,
+    )
+
+
+def build_tts(settings: Settings, keys: ProviderKeys) -> tts.TTS:
+    if not keys.openai:
+        raise ValueError("no OpenAI key for text-to-speech")
+    return openai.TTS(
+        model=settings.interview_tts_model,
+        voice=settings.interview_tts_voice,
+        api_key=keys.openai,
+        base_url=settings.openai_base_url or NOT_GIVEN,
+        instructions="Speak as a calm, friendly, professional job interviewer.",
+    )
+
+
+def model_names(settings: Settings, *, offline: bool, voice: bool) -> dict[str, str | None]:
+    return {
+        "llm": OFFLINE_MODEL if offline else settings.interview_llm_model,
+        "stt": settings.interview_stt_model if voice else None,
+        "tts": settings.interview_tts_model if voice else None,
+        "tts_voice": settings.interview_tts_voice if voice else None,
+        "vad": "silero" if voice else None,
+    }

@@ -1,0 +1,221 @@
+"""One interview in progress: the state machine, the transcript and the LLM's view.
+
+This is the seam between LiveKit and the plain-Python interview: it turns LiveKit chat
+items and speech handles into machine events (idempotently) and builds the bounded
+context each LLM call sees. It holds no connection and does no I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from livekit.agents import llm
+
+from prompts.builder import interviewer_instructions, stage_summaries
+from stages.bank import QuestionBank, StageQuestions
+from stages.machine import Effect, InterviewMachine, Limits
+from stages.metadata import InterviewMetadata
+from stages.transcript import Transcript
+
+logger = logging.getLogger("interview.runtime")
+
+MAX_CONTEXT_ITEMS = 12
+"""Most chat items (messages, tool calls) of the current stage the LLM sees."""
+
+
+@dataclass(slots=True)
+class TurnLatency:
+    e2e_s: float | None
+    llm_ttft_s: float | None
+    tts_ttfb_s: float | None
+    end_of_turn_delay_s: float | None
+
+
+class InterviewRuntime:
+    def __init__(
+        self,
+        md: InterviewMetadata,
+        *,
+        room_name: str,
+        offline: bool,
+        clock: Callable[[], float] = time.time,
+        bank: QuestionBank | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.md = md
+        self.room_name = room_name
+        self.offline = offline
+        self.clock = clock
+        self.bank = bank or QuestionBank.bundled()
+        self.machine = InterviewMachine(
+            md.plan, clock=clock, limits=limits or Limits(max_duration_s=md.max_duration_s)
+        )
+        self.transcript = Transcript()
+        self.planned: dict[str, StageQuestions] = self.bank.plan_questions(md, seed=room_name)
+        self.latencies: list[TurnLatency] = []
+        self.errors: list[dict[str, str]] = []
+        self._stage_of_item: dict[str, str] = {}
+        self._ignored_speech: set[str] = set()
+        self._listeners: list[Callable[[list[Effect]], None]] = []
+        self.last_question: str | None = None
+        """The text of the last agent turn that counted as a question (for repeats)."""
+
+    # ------------------------------------------------------------ effects
+
+    def on_effects(self, listener: Callable[[list[Effect]], None]) -> None:
+        self._listeners.append(listener)
+
+    def apply(self, effects: list[Effect]) -> list[Effect]:
+        if effects:
+            for listener in self._listeners:
+                listener(effects)
+        return effects
+
+    # ------------------------------------------------------------ turns
+
+    def commit_candidate_turns(self, chat_ctx: llm.ChatContext) -> list[Effect]:
+        """Commit the candidate's pending turn seen by an LLM call (idempotent).
+
+        The pending turn is every user message after the last assistant message. The
+        same message seen again (a tool step, a preemptive generation reused) is a no-op.
+        """
+        pending: list[llm.ChatMessage] = []
+        for item in reversed(chat_ctx.items):
+            if item.type != "message":
+                continue
+            if item.role == "assistant":
+                break
+            if item.role == "user":
+                pending.append(item)
+        effects: list[Effect] = []
+        current = self.machine.current
+        for msg in reversed(pending):
+            if msg.id in self._stage_of_item:
+                continue
+            if current is not None:
+                self._stage_of_item[msg.id] = current.id
+            effects += self.machine.candidate_turn(msg.id)
+        return self.apply(effects)
+
+    def ignore_speech(self, speech_id: str) -> None:
+        """A speech that is not an interview turn (a silence prompt, a farewell)."""
+        self._ignored_speech.add(speech_id)
+
+    def speech_done(self, speech_id: str, items: list[llm.ChatItem]) -> list[Effect]:
+        """An agent reply (all its tool steps included) has finished playing."""
+        if speech_id in self._ignored_speech:
+            return []
+        spoke = any(
+            i.type == "message" and i.role == "assistant" and (i.text_content or "").strip()
+            for i in items
+        )
+        if not spoke:
+            return []
+        m = self.machine
+        record, before = m.record, m.record.questions_asked
+        effects = self.apply(m.agent_turn(speech_id))
+        if record.questions_asked > before:
+            self.last_question = " ".join(
+                (i.text_content or "").strip()
+                for i in items
+                if i.type == "message" and i.role == "assistant"
+            ).strip()
+        return effects
+
+    def item_added(self, item: llm.ChatItem) -> None:
+        """A message was committed to the session history."""
+        if item.type != "message" or item.role not in ("user", "assistant"):
+            return
+        text = item.text_content or ""
+        current = self.machine.current
+        stage = self._stage_of_item.get(item.id) or (current.id if current else None)
+        if stage is not None:
+            self._stage_of_item.setdefault(item.id, stage)
+        metrics = item.metrics or {}
+        started = metrics.get("started_speaking_at") or item.created_at
+        ended = metrics.get("stopped_speaking_at") or started
+        self.transcript.add(
+            item_id=item.id,
+            role="agent" if item.role == "assistant" else "candidate",
+            text=text,
+            stage=stage,
+            started_at=float(started),
+            ended_at=float(ended),
+            interrupted=bool(item.interrupted),
+        )
+        if item.role == "assistant":
+            self.latencies.append(
+                TurnLatency(
+                    e2e_s=metrics.get("e2e_latency"),
+                    llm_ttft_s=metrics.get("llm_node_ttft"),
+                    tts_ttfb_s=metrics.get("tts_node_ttfb"),
+                    end_of_turn_delay_s=None,
+                )
+            )
+        elif (delay := metrics.get("end_of_turn_delay")) is not None and self.latencies:
+            self.latencies[-1].end_of_turn_delay_s = delay
+
+    # ------------------------------------------------------------ LLM view
+
+    def instructions(self) -> str:
+        m = self.machine
+        stage = m.current or m.plan[0]
+        record = m.stages[m.stage_index]
+        return interviewer_instructions(
+            self.md,
+            stage,
+            record,
+            self.planned.get(stage.id, StageQuestions()).questions,
+            stage_summaries(self.transcript.messages, m.stages, m.stage_index),
+            farewell=m.terminal and m.ended_by == "candidate_request",
+        )
+
+    def llm_context(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:
+        """The bounded context for one LLM call: instructions + this stage's exchange."""
+        current = self.machine.current
+        current_id = current.id if current else None
+        items = [
+            i
+            for i in chat_ctx.items
+            if i.type in ("message", "function_call", "function_call_output")
+            and not (i.type == "message" and i.role in ("system", "developer"))
+        ]
+        kept: list[llm.ChatItem] = []
+        messages = 0
+        for item in reversed(items):
+            if len(kept) >= MAX_CONTEXT_ITEMS:
+                break
+            tag = self._stage_of_item.get(item.id)
+            if tag is not None and tag != current_id and messages >= 2:
+                break
+            kept.append(item)
+            if item.type == "message":
+                messages += 1
+        kept.reverse()
+        calls = {i.call_id for i in kept if i.type == "function_call"}
+        kept = [i for i in kept if i.type != "function_call_output" or i.call_id in calls]
+        system = llm.ChatMessage(role="system", content=[self.instructions()])
+        return llm.ChatContext([system, *kept])
+
+    # ------------------------------------------------------------ helpers for the offline LLM
+
+    @property
+    def last_agent_stage(self) -> str | None:
+        for msg in reversed(self.transcript.messages):
+            if msg.role == "agent":
+                return msg.stage
+        return None
+
+    def next_planned_question(self) -> str | None:
+        m = self.machine
+        stage = m.current
+        if stage is None:
+            return None
+        qs = self.planned.get(stage.id, StageQuestions()).questions
+        asked = m.stages[m.stage_index].questions_asked
+        if asked < len(qs):
+            return qs[asked].text
+        return None

@@ -1,0 +1,107 @@
+"""``python -m agent simulate``: a whole interview from a script, in a real text session.
+
+Each non-empty line of the script is one candidate utterance. The interview runs in a
+LiveKit ``AgentSession`` (text only: no room, no audio) with the online interviewer when
+an OpenAI key is configured, else the offline one. A script that runs out before the
+interview ends means the candidate left. The finished interview is saved through the
+configured store, exactly as a dispatched session would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from livekit.agents import AgentSession, llm
+
+from persistence import InterviewStore
+from stages.metadata import parse_metadata
+
+from .config import Settings
+from .driver import SessionDriver
+from .finalize import SessionFacts, build_records, save
+from .interviewer import Interviewer
+from .offline_llm import OfflineInterviewerLLM
+from .providers import ProviderKeys, build_llm, model_names
+from .runtime import InterviewRuntime
+
+logger = logging.getLogger("interview.simulate")
+
+TURN_TIMEOUT_S = 120.0
+
+
+@dataclass(slots=True)
+class SimulationResult:
+    interview_id: str
+    row: dict[str, Any]
+    feedback: dict[str, Any]
+    offline: bool
+
+
+def script_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+async def run_simulation(
+    lines: list[str],
+    metadata_text: str | None,
+    *,
+    settings: Settings,
+    store: InterviewStore,
+    offline: bool = False,
+    room_name: str | None = None,
+    language_model: llm.LLM | None = None,
+) -> SimulationResult:
+    md = parse_metadata(metadata_text, require_user=False)
+    for warning in md.warnings:
+        logger.warning("metadata: %s", warning)
+    keys = ProviderKeys(
+        openai=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    )
+    if language_model is None and not offline and not keys.openai:
+        logger.info("no OPENAI_API_KEY: using the offline interviewer")
+        offline = True
+    room = room_name or f"sim-{uuid.uuid4().hex[:12]}"
+    rt = InterviewRuntime(md, room_name=room, offline=offline)
+    model = language_model or (OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys))
+    session: AgentSession = AgentSession(
+        llm=model, vad=None, stt=None, tts=None, turn_handling={"turn_detection": None}
+    )
+    driver = SessionDriver(session, rt, watch_silence=False)
+    agent = Interviewer(rt)
+    try:
+        await session.start(agent)
+        driver.start()
+        await agent.wait_for_greeting(TURN_TIMEOUT_S)
+        for line in lines:
+            if rt.machine.terminal:
+                break
+            await asyncio.wait_for(session.run(user_input=line), TURN_TIMEOUT_S)
+        if not rt.machine.terminal:
+            rt.apply(rt.machine.participant_left(final=True))
+        await asyncio.wait_for(driver.ended.wait(), TURN_TIMEOUT_S)
+    except Exception as e:
+        logger.error("simulation failed: %s", type(e).__name__)
+        rt.apply(rt.machine.fail(f"simulation: {type(e).__name__}"))
+    finally:
+        usage = [u.model_dump() for u in session.usage.model_usage]
+        await driver.aclose()
+        with contextlib.suppress(Exception):
+            await session.aclose()
+        rt.machine.mark_ended()
+    facts = SessionFacts(
+        mode="simulate",
+        models={**model_names(settings, offline=offline, voice=False), "llm": model.model},
+        usage=usage,
+        timed=False,
+    )
+    interview, feedback = build_records(rt, facts)
+    interview_id = await save(store, interview, feedback)
+    row = {"id": interview_id, **asdict(interview)}
+    return SimulationResult(
+        interview_id=interview_id, row=row, feedback=feedback.feedback_data, offline=offline
+    )

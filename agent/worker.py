@@ -1,0 +1,178 @@
+"""The LiveKit worker: explicit dispatch under ``AGENT_NAME``, one interview per job.
+
+Wiring, in the order it happens for a job: read the metadata (job first, then room),
+choose the interviewer (online with keys, else offline where allowed), build the
+session, register the client protocol, start, and wait for the interview to end; then
+save it once and leave. A shutdown callback saves an interview the worker is told to
+abandon (drain, SIGTERM) with ``ended_by = "worker_shutdown"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from livekit import rtc
+from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
+from livekit.plugins import silero
+
+from persistence import InterviewStore, SqliteStore
+from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
+
+from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
+from .config import Settings, load_settings
+from .driver import SessionDriver
+from .finalize import SessionFacts, build_records, save
+from .interviewer import Interviewer
+from .log import install_redaction, register_secret
+from .offline_llm import OfflineInterviewerLLM
+from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names
+from .runtime import InterviewRuntime
+
+logger = logging.getLogger("interview.worker")
+
+TURN_HANDLING = {
+    # A candidate who pauses to think must not be cut off: wait at least 0.8 s of
+    # silence, up to 6 s when the turn detector thinks the sentence is unfinished.
+    "endpointing": {"mode": "dynamic", "min_delay": 0.8, "max_delay": 6.0},
+    "interruption": {"enabled": True, "min_duration": 0.6, "resume_false_interruption": True},
+    "preemptive_generation": {"enabled": True},
+}
+FINALIZE_TIMEOUT_S = 8.0
+
+
+def prewarm(proc: JobProcess) -> None:
+    proc.userdata["vad"] = silero.VAD.load(min_silence_duration=0.55)
+
+
+def open_store(settings: Settings) -> InterviewStore:
+    return SqliteStore(settings.interview_db_path)
+
+
+def env_keys(settings: Settings) -> ProviderKeys:
+    keys = ProviderKeys(
+        openai=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+        deepgram=settings.deepgram_api_key.get_secret_value()
+        if settings.deepgram_api_key
+        else None,
+    )
+    register_secret(keys.openai)
+    register_secret(keys.deepgram)
+    return keys
+
+
+async def _send_error(room: rtc.Room, code: str, message: str) -> None:
+    body = json.dumps({"status": "error", "code": code, "message": message})
+    try:
+        await room.local_participant.publish_data(body, reliable=True, topic=STATE_TOPIC)
+    except Exception as e:
+        logger.debug("could not tell the client: %s", type(e).__name__)
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    install_redaction()
+    settings = load_settings()
+    ctx.log_context_fields = {"room": ctx.room.name, "job_id": ctx.job.id}
+    await ctx.connect()
+    console = ctx.is_fake_job()
+    try:
+        md = parse_metadata(ctx.job.metadata or ctx.room.metadata, require_user=not console)
+    except MetadataError as e:
+        logger.error("refusing job: %s (%s)", e, e.code)
+        await _send_error(ctx.room, e.code, str(e))
+        ctx.shutdown(reason=e.code)
+        return
+    for warning in md.warnings:
+        logger.warning("metadata: %s", warning)
+    await run_interview(ctx, settings, md, console=console)
+
+
+async def run_interview(
+    ctx: JobContext, settings: Settings, md: InterviewMetadata, *, console: bool
+) -> None:
+    keys = env_keys(settings)
+    offline = keys.openai is None
+    voice = keys.deepgram is not None and keys.openai is not None
+    if offline and not console:
+        logger.error("refusing job: no OpenAI key for this session")
+        await _send_error(ctx.room, "missing_key", "No OpenAI key is available for this session.")
+        ctx.shutdown(reason="missing_key")
+        return
+    rt = InterviewRuntime(md, room_name=ctx.room.name, offline=offline)
+    session: AgentSession = AgentSession(
+        llm=OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys),
+        stt=build_stt(settings, keys, language=md.language) if voice else None,
+        tts=build_tts(settings, keys) if voice else None,
+        vad=ctx.proc.userdata.get("vad") if voice else None,
+        turn_handling=TURN_HANDLING if voice else {"turn_detection": None},
+    )
+    driver = SessionDriver(
+        session, rt, publish=state_publisher(ctx.room.local_participant), watch_silence=voice
+    )
+    ClientProtocol(rt, on_change=driver.publish_state).register(ctx.room.local_participant)
+    store = open_store(settings)
+    finalized = asyncio.Lock()
+    done = False
+
+    async def finalize() -> None:
+        nonlocal done
+        async with finalized:
+            if done:
+                return
+            done = True
+            if not rt.machine.terminal:
+                rt.apply(rt.machine.shutdown())
+            rt.machine.mark_ended()
+            facts = SessionFacts(
+                mode="console" if console else "dispatch",
+                models=model_names(settings, offline=offline, voice=voice),
+                usage=[u.model_dump() for u in session.usage.model_usage],
+                timed=voice,
+                job_id=ctx.job.id,
+            )
+            interview, feedback = build_records(rt, facts)
+            interview_id = await save(store, interview, feedback)
+            logger.info(
+                "interview saved",
+                extra={"interview_id": interview_id, "ended_by": interview.ended_by},
+            )
+
+    async def on_shutdown(reason: str) -> None:
+        try:
+            await asyncio.wait_for(finalize(), FINALIZE_TIMEOUT_S)
+        except Exception:
+            logger.exception("finalize at shutdown failed")
+
+    ctx.add_shutdown_callback(on_shutdown)
+
+    def on_left(p: rtc.RemoteParticipant) -> None:
+        if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            rt.apply(rt.machine.participant_left())
+
+    def on_joined(p: rtc.RemoteParticipant) -> None:
+        if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            rt.machine.participant_returned()
+
+    ctx.room.on("participant_disconnected", on_left)
+    ctx.room.on("participant_connected", on_joined)
+
+    await session.start(
+        agent=Interviewer(rt),
+        room=ctx.room,
+        room_options=room_io.RoomOptions(close_on_disconnect=False),
+    )
+    driver.start()
+    await driver.ended.wait()
+    try:
+        await asyncio.wait_for(finalize(), FINALIZE_TIMEOUT_S)
+    except Exception:
+        logger.exception("finalize failed")
+    await driver.aclose()
+    ctx.shutdown(reason=f"interview ended: {rt.machine.ended_by}")
+
+
+def build_server(settings: Settings) -> AgentServer:
+    server = AgentServer(setup_fnc=prewarm, drain_timeout=1800)
+    server.rtc_session(entrypoint, agent_name=settings.agent_name)
+    return server

@@ -1,0 +1,136 @@
+"""Metrics computed from the transcript alone: no model, no guesswork.
+
+Timing-based numbers (words per minute, answer length in seconds, pauses) exist only when
+the messages carry real speech timing (a voice session); in a text session they are
+``None``, never a made-up number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+FILLERS: tuple[str, ...] = (
+    "um", "uh", "uhm", "erm", "er", "ah", "hmm", "you know", "i mean", "sort of",
+    "kind of", "basically", "literally",
+)  # fmt: skip
+"""Filler words and phrases counted by kind. "like" is left out on purpose: in speech it
+is far more often a verb or preposition than a filler, and counting it would mislead."""
+
+STAR_CUES: dict[str, tuple[str, ...]] = {
+    "situation": (
+        "when i was", "at my previous", "at my last", "in my last", "in my previous",
+        "there was a time", "the situation", "we had a", "we were", "one time", "last year",
+        "a few years ago", "our team", "the project was", "context",
+    ),
+    "task": (
+        "my task", "i was responsible", "my role was", "my job was", "i needed to",
+        "i had to", "the goal was", "our goal", "i was asked", "the challenge was",
+        "we needed to", "objective",
+    ),
+    "action": (
+        "i decided", "i implemented", "i built", "i led", "i organized", "i organised",
+        "i created", "i wrote", "i set up", "i talked", "i spoke", "i proposed", "i started",
+        "i worked", "i reached out", "i designed", "i analyzed", "i analysed", "so i",
+        "i took", "i made", "i introduced",
+    ),
+    "result": (
+        "as a result", "the result", "the outcome", "in the end", "we reduced", "we increased",
+        "we improved", "it reduced", "it increased", "it improved", "led to", "which meant",
+        "we delivered", "we launched", "we shipped", "percent", "%", "saved", "finally",
+    ),
+}  # fmt: skip
+
+_WORD = re.compile(r"[\w'’-]+")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w'])" + re.escape(phrase.lower()) + r"(?![\w'])")
+
+
+_FILLER_PATTERNS = {f: _phrase_pattern(f) for f in FILLERS}
+
+
+def filler_counts(text: str) -> dict[str, int]:
+    """Fillers by kind; only kinds that occur."""
+    low = " ".join(words(text))
+    counts = {f: len(p.findall(low)) for f, p in _FILLER_PATTERNS.items()}
+    return {f: n for f, n in counts.items() if n}
+
+
+def fillers_per_100_words(fillers: int, word_count: int) -> float | None:
+    if word_count == 0:
+        return None
+    return round(100.0 * fillers / word_count, 2)
+
+
+def words_per_minute(word_count: int, seconds: float | None) -> float | None:
+    if seconds is None or seconds <= 0 or word_count == 0:
+        return None
+    return round(word_count * 60.0 / seconds, 1)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def keyword_coverage(text: str, keywords: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(mentioned, missing): a keyword counts when all its words appear (loosely stemmed)."""
+    said = {_stem(w) for w in words(text.replace("-", " "))}
+    mentioned: list[str] = []
+    missing: list[str] = []
+    for kw in keywords:
+        parts = [_stem(w) for w in words(kw.replace("-", " "))]
+        (mentioned if parts and all(p in said for p in parts) else missing).append(kw)
+    return mentioned, missing
+
+
+def star_components(text: str) -> dict[str, bool]:
+    """Which STAR parts an answer shows, by cue phrases (a heuristic, stated as such)."""
+    low = " ".join(words(text))
+    return {
+        part: any(
+            (cue in text) if cue == "%" else bool(_phrase_pattern(cue).search(low)) for cue in cues
+        )
+        for part, cues in STAR_CUES.items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechSummary:
+    words_per_minute: float | None
+    filler_words: dict[str, int]
+    fillers_per_100_words: float | None
+    avg_answer_seconds: float | None
+    longest_pause_s: float | None
+    total_words: int
+
+
+def speech_summary(
+    answers: Sequence[tuple[str, float | None]], pauses: Sequence[float]
+) -> SpeechSummary:
+    """``answers``: (text, spoken seconds or None); ``pauses``: seconds before answers."""
+    total_words = sum(len(words(t)) for t, _ in answers)
+    fillers: Counter[str] = Counter()
+    for text, _ in answers:
+        fillers.update(filler_counts(text))
+    timed = [(len(words(t)), s) for t, s in answers if s is not None and s > 0]
+    timed_words = sum(w for w, _ in timed)
+    timed_seconds = sum(s for _, s in timed)
+    return SpeechSummary(
+        words_per_minute=words_per_minute(timed_words, timed_seconds) if timed else None,
+        filler_words=dict(fillers),
+        fillers_per_100_words=fillers_per_100_words(sum(fillers.values()), total_words),
+        avg_answer_seconds=round(timed_seconds / len(timed), 1) if timed else None,
+        longest_pause_s=round(max(pauses), 1) if pauses else None,
+        total_words=total_words,
+    )

@@ -1,0 +1,140 @@
+"""The ``feedback_data`` document (DESIGN.md), from what can be computed without a model.
+
+Scores are never invented: this module fills in everything that is computed (answers,
+keyword coverage, STAR parts, speech metrics) and leaves every score ``null`` with
+``status: "partial"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from stages.bank import Question, StageQuestions
+from stages.machine import StageRecord
+from stages.transcript import Message
+
+from .metrics import (
+    filler_counts,
+    keyword_coverage,
+    speech_summary,
+    star_components,
+    words,
+    words_per_minute,
+)
+
+FEEDBACK_SCHEMA_VERSION = 1
+EXCERPT_CHARS = 300
+SCORE_KEYS = ("technical", "communication", "confidence", "structure")
+ANSWER_STAGES = ("introduction", "experience", "technical", "behavioral")
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1].rstrip() + "…"
+
+
+def _match_question(
+    asked: str, stage: str, index: int, planned: Mapping[str, StageQuestions]
+) -> Question | None:
+    """The planned question an agent turn asked: by text when it is verbatim (offline
+    interviewer), else by its position within the stage."""
+    qs = planned.get(stage, StageQuestions()).questions
+    for q in qs:
+        if q.text and q.text in asked:
+            return q
+    return qs[index] if 0 <= index < len(qs) else None
+
+
+def answer_pairs(messages: Sequence[Message]) -> list[tuple[Message | None, Message]]:
+    """Each candidate message with the agent message just before it."""
+    pairs: list[tuple[Message | None, Message]] = []
+    last_agent: Message | None = None
+    for m in messages:
+        if m.role == "agent":
+            last_agent = m
+        else:
+            pairs.append((last_agent, m))
+    return pairs
+
+
+def computed_feedback(
+    messages: Sequence[Message],
+    records: Sequence[StageRecord],
+    planned: Mapping[str, StageQuestions],
+    *,
+    timed: bool,
+    jd_terms: Sequence[str] = (),
+) -> dict[str, Any]:
+    answers: list[dict[str, Any]] = []
+    speech_input: list[tuple[str, float | None]] = []
+    pauses: list[float] = []
+    per_stage_index: dict[str, int] = {}
+    jd_said: set[str] = set()
+    for agent_msg, cand in answer_pairs(messages):
+        stage = cand.stage or "unknown"
+        duration = (cand.ended_at - cand.started_at) if timed else None
+        speech_input.append((cand.text, duration))
+        if timed and agent_msg is not None:
+            pause = cand.started_at - agent_msg.ended_at
+            if pause >= 0:
+                pauses.append(pause)
+        mentioned, _ = keyword_coverage(cand.text, jd_terms)
+        jd_said.update(mentioned)
+        if stage not in ANSWER_STAGES:
+            continue
+        index = per_stage_index.get(stage, 0)
+        per_stage_index[stage] = index + 1
+        question = _match_question(agent_msg.text if agent_msg else "", stage, index, planned)
+        kws = question.keywords if question else ()
+        hit, miss = keyword_coverage(cand.text, kws)
+        n_words = len(words(cand.text))
+        answers.append(
+            {
+                "stage": stage,
+                "question": agent_msg.text if agent_msg else None,
+                "question_id": question.id if question else None,
+                "answer_excerpt": _excerpt(cand.text),
+                "score": None,
+                "star": star_components(cand.text) if stage == "behavioral" else None,
+                "keywords_mentioned": hit,
+                "missing_keywords": miss,
+                "suggested_improvement": None,
+                "words": n_words,
+                "duration_s": round(duration, 1) if duration is not None else None,
+                "words_per_minute": words_per_minute(n_words, duration),
+                "filler_words": filler_counts(cand.text),
+            }
+        )
+    speech = speech_summary(speech_input, pauses)
+    reached = [r for r in records if r.status in ("completed", "ended")]
+    summary = (
+        f"{len(answers)} answer(s) across {len(reached)} stage(s); "
+        f"{speech.total_words} words spoken by the candidate."
+    )
+    return {
+        "schema_version": FEEDBACK_SCHEMA_VERSION,
+        "status": "partial",
+        "overall_score": None,
+        "scores": dict.fromkeys(SCORE_KEYS),
+        "summary": summary,
+        "strengths": [],
+        "areas_for_improvement": [],
+        "stages": [
+            {"id": r.id, "status": r.status, "score": None, "feedback": None} for r in records
+        ],
+        "answers": answers,
+        "speech": {
+            "words_per_minute": speech.words_per_minute,
+            "filler_words": speech.filler_words,
+            "fillers_per_100_words": speech.fillers_per_100_words,
+            "avg_answer_seconds": speech.avg_answer_seconds,
+            "longest_pause_s": speech.longest_pause_s,
+            "total_words": speech.total_words,
+        },
+        "job_description_terms": {
+            "mentioned": [t for t in jd_terms if t in jd_said],
+            "missing": [t for t in jd_terms if t not in jd_said],
+        },
+        "improvement_plan": {"short_term": [], "long_term": [], "practice_suggestions": []},
+        "generated_by": {"model": None, "fallback": True},
+    }

@@ -1,0 +1,41 @@
+"""The rows the worker writes, as plain data (no database types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class InterviewRecord:
+    """One ``interviews`` row (seed backend schema); ``room_name`` is its natural key."""
+
+    room_name: str
+    user_id: str | None
+    candidate_name: str | None
+    interview_date: str
+    job_role: str | None
+    experience_level: str | None
+    final_stage: str | None
+    ended_by: str
+    skipped_stages: list[str]
+    has_resume: bool
+    has_jd: bool
+    conversation: dict[str, Any]
+    total_messages: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class FeedbackRecord:
+    """One ``feedback`` row; ``interview_id`` is its natural key."""
+
+    user_id: str | None
+    feedback_data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class SavedInterview:
+    interview_id: str
+    interview: InterviewRecord
+    feedback: FeedbackRecord | None

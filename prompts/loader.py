@@ -1,0 +1,42 @@
+"""Load prompt templates by name and render them.
+
+Templates use ``string.Template`` placeholders (``$name``), so braces in candidate text
+mean nothing. Rendering is strict: a missing variable is an error, not an empty string.
+Candidate-supplied text (resume, job description) is only ever inserted through
+:func:`data_block`, which fences it and neutralises anything inside that looks like the
+fence, so it stays data whatever it says.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from string import Template
+
+
+class PromptNotFound(KeyError):
+    pass
+
+
+@cache
+def load(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise PromptNotFound(name)
+    path = resources.files("prompts").joinpath(f"templates/{name}.txt")
+    if not path.is_file():
+        raise PromptNotFound(name)
+    return path.read_text("utf-8").strip()
+
+
+def render(name: str, **values: object) -> str:
+    return Template(load(name)).substitute({k: str(v) for k, v in values.items()}).strip()
+
+
+def data_block(tag: str, text: str | None) -> str:
+    """``text`` fenced as ``<tag>...</tag>``; an empty string when there is no text."""
+    if not text:
+        return ""
+    fence = re.compile(rf"<\s*/?\s*{re.escape(tag)}\b[^>]*>", re.IGNORECASE)
+    safe = fence.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+    return f"\n<{tag}>\n{safe}\n</{tag}>\n"

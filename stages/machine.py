@@ -1,0 +1,577 @@
+"""The interview state machine: plain Python, driven by events and an injected clock.
+
+The machine, not the language model, decides which stage the interview is in and when
+it ends. The LiveKit layer feeds it what happened (an agent turn was spoken, a candidate
+turn was committed, the candidate asked to skip, a second of time passed, the candidate
+left) and carries out the effects it returns (say a gentle prompt, close the session).
+
+Rules, in one place:
+
+* A stage moves on after the candidate's answer to its ``max_questions``-th question, or
+  after an answer once its time budget is spent and ``min_questions`` were answered.
+* The last stage (``closing``) completes when the agent has spoken it.
+* The total time limit sends the interview to the last stage after the current answer
+  (stages jumped over are recorded as skipped); if nobody answers, it ends anyway
+  ``hard_overrun_s`` later.
+* A candidate turn is committed provisionally: if, within the same turn, it turns out to
+  be a control request (repeat, "give me a moment", end, spoken skip), the commit is
+  undone before the control is applied, so a request is never counted as an answer.
+* Every event is idempotent: events with an id already seen, a second candidate turn with
+  no agent turn in between (one spoken turn split in fragments), a skip that names a stage
+  that is no longer current, or any event after the end, change nothing.
+* Exactly one terminal decision: once ``ended_by`` is set it never changes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .definitions import StageDef
+
+EndedBy = Literal[
+    "completed",
+    "candidate_request",
+    "client_request",
+    "candidate_left",
+    "time_limit",
+    "inactivity",
+    "error",
+    "worker_shutdown",
+]
+ENDED_BY_VALUES: tuple[EndedBy, ...] = (
+    "completed",
+    "candidate_request",
+    "client_request",
+    "candidate_left",
+    "time_limit",
+    "inactivity",
+    "error",
+    "worker_shutdown",
+)
+Status = Literal["not_started", "running", "ending", "ended"]
+StageStatus = Literal["pending", "active", "completed", "skipped", "not_reached", "ended"]
+SkipSource = Literal["spoken", "client", "time_limit"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_duration_s: float = 1800.0
+    """Total time limit: after it, the interview goes to its closing stage."""
+    hard_overrun_s: float = 120.0
+    """How long past the limit the machine waits for an answer before ending anyway."""
+    silence_prompt_s: float = 25.0
+    """Silence (nobody speaking) before the agent gently prompts the candidate."""
+    silence_end_s: float = 35.0
+    """Further silence after that prompt before the interview ends for inactivity."""
+    moment_s: float = 90.0
+    """How long "give me a moment" holds off the silence prompt."""
+    reconnect_grace_s: float = 30.0
+    """How long a candidate who left may take to come back before the interview ends."""
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_duration_s",
+            "hard_overrun_s",
+            "silence_prompt_s",
+            "silence_end_s",
+            "moment_s",
+            "reconnect_grace_s",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+
+
+# ---------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True, slots=True)
+class StageChanged:
+    previous: str | None
+    current: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SilencePrompt:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    ended_by: EndedBy
+    final_stage: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    event: str
+    reason: str
+
+
+Effect = StageChanged | SilencePrompt | Ended | Rejected
+
+
+# ---------------------------------------------------------------- state
+
+
+@dataclass(slots=True)
+class StageRecord:
+    id: str
+    status: StageStatus = "pending"
+    started_at: float | None = None
+    ended_at: float | None = None
+    questions_asked: int = 0
+    answers: int = 0
+    repeats: int = 0
+    skip_source: SkipSource | None = None
+    budget_exceeded: bool = False
+
+
+@dataclass(slots=True)
+class _State:
+    """Everything a provisional candidate commit may change (and a revert restores)."""
+
+    stages: list[StageRecord]
+    index: int = 0
+    awaiting_answer: bool = False
+    next_agent_turn_counts: bool = True
+    pending_end: bool = False
+    pending_end_agent_turns: int = 0
+    time_up: bool = False
+
+
+@dataclass(slots=True)
+class LogEntry:
+    t: float
+    event: str
+    detail: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+
+
+MAX_LOG_ENTRIES = 500
+
+
+class InterviewMachine:
+    def __init__(
+        self,
+        plan: Sequence[StageDef],
+        *,
+        clock: Callable[[], float],
+        limits: Limits | None = None,
+    ) -> None:
+        if not plan:
+            raise ValueError("an interview plan needs at least one stage")
+        if len({s.id for s in plan}) != len(plan):
+            raise ValueError("stage ids in a plan must be unique")
+        self.plan: tuple[StageDef, ...] = tuple(plan)
+        self.limits = limits or Limits()
+        self._clock = clock
+        self._s = _State(stages=[StageRecord(id=s.id) for s in plan])
+        self._provisional: _State | None = None
+        self._seen: set[str] = set()
+        self.status: Status = "not_started"
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.ended_by: EndedBy | None = None
+        self.final_stage: str | None = None
+        self.end_reason: str | None = None
+        self.version = 0
+        self.log: list[LogEntry] = []
+        # silence and presence tracking (never reverted)
+        self._speaking: dict[str, bool] = {"agent": False, "candidate": False}
+        self._last_activity = 0.0
+        self._silence_prompted_at: float | None = None
+        self._hold_until = 0.0
+        self._left_at: float | None = None
+
+    # ------------------------------------------------------------ queries
+
+    @property
+    def current(self) -> StageDef | None:
+        if self.status == "not_started":
+            return None
+        return self.plan[self._s.index]
+
+    @property
+    def stage_index(self) -> int:
+        return self._s.index
+
+    @property
+    def stages(self) -> list[StageRecord]:
+        return self._s.stages
+
+    @property
+    def record(self) -> StageRecord:
+        return self._s.stages[self._s.index]
+
+    @property
+    def terminal(self) -> bool:
+        return self.ended_by is not None
+
+    @property
+    def pending_end(self) -> bool:
+        return self._s.pending_end
+
+    @property
+    def skipped_stages(self) -> list[str]:
+        return [r.id for r in self._s.stages if r.status == "skipped"]
+
+    def elapsed_s(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        end = self.ended_at if self.ended_at is not None else self._clock()
+        return max(0.0, end - self.started_at)
+
+    def remaining_s(self) -> float:
+        return max(0.0, self.limits.max_duration_s - self.elapsed_s())
+
+    def stage_elapsed_s(self) -> float:
+        started = self.record.started_at
+        return 0.0 if started is None else max(0.0, self._clock() - started)
+
+    def snapshot(self) -> dict[str, object]:
+        """The state published to the candidate's client (DESIGN.md client protocol)."""
+        current = self.current
+        return {
+            "stage": current.id if current else None,
+            "stage_index": self._s.index,
+            "stage_count": len(self.plan),
+            "skipped_stages": self.skipped_stages,
+            "remaining_s": round(self.remaining_s()),
+            "status": "running" if self.status == "not_started" else self.status,
+        }
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> list[Effect]:
+        if self.status != "not_started":
+            return []
+        now = self._clock()
+        self.status = "running"
+        self.started_at = now
+        self._last_activity = now
+        first = self._s.stages[0]
+        first.status = "active"
+        first.started_at = now
+        self._log("start")
+        self._changed()
+        return [StageChanged(previous=None, current=first.id, reason="start")]
+
+    def mark_ended(self) -> None:
+        """The farewell (if any) has been delivered and the session is closing."""
+        if self.terminal and self.status != "ended":
+            self.status = "ended"
+            self._changed()
+
+    # ------------------------------------------------------------ turns
+
+    def agent_turn(self, turn_id: str) -> list[Effect]:
+        if not self._fresh(f"agent:{turn_id}") or self.status != "running":
+            return []
+        s = self._s
+        self._provisional = None
+        self._touch()
+        s.awaiting_answer = True
+        if s.pending_end:
+            s.pending_end_agent_turns += 1
+            if s.pending_end_agent_turns > 1:
+                s.pending_end = False
+                self._log("end_request_lapsed")
+        counts = s.next_agent_turn_counts
+        s.next_agent_turn_counts = True
+        if counts:
+            self.record.questions_asked += 1
+            self._changed()
+        if self._s.index == len(self.plan) - 1 and (
+            self.record.questions_asked >= self.plan[-1].max_questions
+        ):
+            self.record.status = "completed"
+            self.record.ended_at = self._clock()
+            return self._end("time_limit" if s.time_up else "completed")
+        return []
+
+    def candidate_turn(self, turn_id: str) -> list[Effect]:
+        if not self._fresh(f"candidate:{turn_id}") or self.status != "running":
+            return []
+        s = self._s
+        self._touch()
+        self._left_at = None
+        if not s.awaiting_answer or s.pending_end:
+            return []  # a fragment of the same turn, or the reply to an end confirmation
+        self._provisional = copy.deepcopy(s)
+        s.awaiting_answer = False
+        rec = self.record
+        rec.answers += 1
+        self._changed()
+        now = self._clock()
+        stage = self.plan[s.index]
+        last = s.index == len(self.plan) - 1
+        if not last and (s.time_up or self._over_time(now)):
+            s.time_up = True
+            return self._jump_to_last("time_limit")
+        if last:
+            return []
+        if rec.answers >= stage.max_questions:
+            return self._advance("max_questions")
+        if rec.answers >= stage.min_questions and self.stage_elapsed_s() >= stage.time_budget_s:
+            rec.budget_exceeded = True
+            return self._advance("time_budget")
+        return []
+
+    # ------------------------------------------------------------ controls
+
+    def skip(
+        self,
+        source: Literal["spoken", "client"],
+        *,
+        stage_id: str | None = None,
+        request_id: str | None = None,
+    ) -> list[Effect]:
+        if request_id is not None and not self._fresh(f"skip:{request_id}"):
+            return []
+        if self.status != "running":
+            return [Rejected("skip", "not_running")]
+        if source == "spoken":
+            self._revert()
+        current = self.plan[self._s.index]
+        if stage_id is not None and stage_id != current.id:
+            return [Rejected("skip", "stale_stage")]
+        if not current.skippable:
+            return [Rejected("skip", "not_skippable")]
+        rec = self.record
+        rec.status = "skipped"
+        rec.skip_source = source
+        self._log("skip", stage=current.id, source=source)
+        return self._advance(f"skip:{source}", already_closed=True)
+
+    def finish_stage(self) -> list[Effect]:
+        """The interviewer says the stage's goal is covered; granted once min_questions met."""
+        if self.status != "running":
+            return [Rejected("finish_stage", "not_running")]
+        current = self.plan[self._s.index]
+        if self._s.index == len(self.plan) - 1:
+            return [Rejected("finish_stage", "last_stage")]
+        if self.record.answers < current.min_questions:
+            return [Rejected("finish_stage", "min_questions_not_met")]
+        self._provisional = None
+        return self._advance("goal_covered")
+
+    def request_end(self) -> list[Effect]:
+        if self.status != "running":
+            return [Rejected("end", "not_running")]
+        self._revert()
+        s = self._s
+        s.pending_end = True
+        s.pending_end_agent_turns = 0
+        s.next_agent_turn_counts = False
+        self._log("end_requested")
+        self._changed()
+        return []
+
+    def confirm_end(self) -> list[Effect]:
+        if self.status != "running":
+            return [Rejected("confirm_end", "not_running")]
+        if not self._s.pending_end:
+            return [Rejected("confirm_end", "no_pending_request")]
+        self._revert()
+        return self._end("candidate_request")
+
+    def cancel_end(self) -> list[Effect]:
+        if self.status != "running" or not self._s.pending_end:
+            return []
+        self._revert()
+        self._s.pending_end = False
+        self._s.next_agent_turn_counts = False
+        self._log("end_cancelled")
+        self._changed()
+        return []
+
+    def client_end(self, *, request_id: str | None = None) -> list[Effect]:
+        if request_id is not None and not self._fresh(f"end:{request_id}"):
+            return []
+        if self.terminal:
+            return []
+        return self._end("client_request")
+
+    def repeat(self) -> list[Effect]:
+        if self.status != "running":
+            return [Rejected("repeat", "not_running")]
+        self._revert()
+        self.record.repeats += 1
+        self._s.next_agent_turn_counts = False
+        self._log("repeat", stage=self.record.id)
+        return []
+
+    def need_moment(self) -> list[Effect]:
+        if self.status != "running":
+            return [Rejected("moment", "not_running")]
+        self._revert()
+        self._s.next_agent_turn_counts = False
+        self._hold_until = self._clock() + self.limits.moment_s
+        self._silence_prompted_at = None
+        self._log("moment")
+        return []
+
+    # ------------------------------------------------------------ presence and time
+
+    def activity(self, who: Literal["agent", "candidate"], speaking: bool) -> None:
+        """Who is speaking now (from VAD / playout state); resets the silence clock."""
+        if self._speaking.get(who) == speaking:
+            return
+        self._speaking[who] = speaking
+        self._touch()
+        if who == "candidate":
+            self._silence_prompted_at = None
+            self._hold_until = 0.0
+            self._left_at = None
+
+    def participant_left(self, *, final: bool = False) -> list[Effect]:
+        """The candidate left the room. ``final``: no reconnect is possible (ends now)."""
+        if self.terminal:
+            return []
+        if final:
+            return self._end("candidate_left")
+        if self._left_at is None:
+            self._left_at = self._clock()
+            self._log("candidate_left_room")
+        return []
+
+    def participant_returned(self) -> None:
+        if self._left_at is not None and not self.terminal:
+            self._left_at = None
+            self._touch()
+            self._log("candidate_returned")
+
+    def tick(self) -> list[Effect]:
+        if self.status != "running":
+            return []
+        now = self._clock()
+        lim = self.limits
+        if self._left_at is not None and now - self._left_at >= lim.reconnect_grace_s:
+            return self._end("candidate_left")
+        if self.elapsed_s() >= lim.max_duration_s + lim.hard_overrun_s:
+            return self._end("time_limit")
+        if self._over_time(now) and not self._s.time_up:
+            self._s.time_up = True
+            self._log("time_up")
+            self._changed()
+        if any(self._speaking.values()) or self._left_at is not None:
+            return []
+        if self._silence_prompted_at is not None:
+            if now - self._silence_prompted_at >= lim.silence_end_s:
+                return self._end("inactivity")
+            return []
+        if now >= max(self._last_activity + lim.silence_prompt_s, self._hold_until):
+            self._silence_prompted_at = now
+            self._log("silence_prompt")
+            return [SilencePrompt()]
+        return []
+
+    def fail(self, reason: str) -> list[Effect]:
+        if self.terminal:
+            return []
+        self.end_reason = reason
+        return self._end("error")
+
+    def shutdown(self) -> list[Effect]:
+        if self.terminal:
+            return []
+        return self._end("worker_shutdown")
+
+    # ------------------------------------------------------------ internals
+
+    def _fresh(self, key: str) -> bool:
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+    def _touch(self) -> None:
+        self._last_activity = self._clock()
+        self._silence_prompted_at = None
+
+    def _changed(self) -> None:
+        self.version += 1
+
+    def _log(self, event: str, **detail: str | int | float | bool | None) -> None:
+        if len(self.log) < MAX_LOG_ENTRIES:
+            self.log.append(LogEntry(t=self._clock(), event=event, detail=detail))
+
+    def _over_time(self, now: float) -> bool:
+        return self.started_at is not None and now - self.started_at >= self.limits.max_duration_s
+
+    def _revert(self) -> None:
+        """Undo this turn's provisional candidate commit (the turn was a request)."""
+        if self._provisional is not None:
+            self._s = self._provisional
+            self._provisional = None
+            self._s.awaiting_answer = False
+            self._changed()
+
+    def _advance(self, reason: str, *, already_closed: bool = False) -> list[Effect]:
+        now = self._clock()
+        s = self._s
+        rec = s.stages[s.index]
+        if not already_closed:
+            rec.status = "completed"
+        rec.ended_at = now
+        if s.index + 1 >= len(self.plan):
+            return self._end("completed")
+        previous = rec.id
+        s.index += 1
+        nxt = s.stages[s.index]
+        nxt.status = "active"
+        nxt.started_at = now
+        s.next_agent_turn_counts = True
+        s.pending_end = False
+        self._log("stage", stage=nxt.id, reason=reason)
+        self._changed()
+        return [StageChanged(previous=previous, current=nxt.id, reason=reason)]
+
+    def _jump_to_last(self, reason: SkipSource) -> list[Effect]:
+        now = self._clock()
+        s = self._s
+        rec = s.stages[s.index]
+        rec.status = "completed"
+        rec.ended_at = now
+        previous = rec.id
+        last = len(self.plan) - 1
+        for r in s.stages[s.index + 1 : last]:
+            r.status = "skipped"
+            r.skip_source = reason
+        s.index = last
+        nxt = s.stages[last]
+        nxt.status = "active"
+        nxt.started_at = now
+        s.next_agent_turn_counts = True
+        s.pending_end = False
+        self._log("stage", stage=nxt.id, reason=reason)
+        self._changed()
+        return [StageChanged(previous=previous, current=nxt.id, reason=reason)]
+
+    def _end(self, ended_by: EndedBy) -> list[Effect]:
+        if self.terminal:
+            return []
+        now = self._clock()
+        self._provisional = None
+        self.ended_by = ended_by
+        self.ended_at = now
+        if self.status == "not_started":
+            self.final_stage = None
+            for r in self._s.stages:
+                r.status = "not_reached"
+        else:
+            rec = self.record
+            self.final_stage = rec.id
+            if rec.status == "active":
+                rec.status = "ended"
+                rec.ended_at = now
+            for r in self._s.stages[self._s.index + 1 :]:
+                if r.status == "pending":
+                    r.status = "not_reached"
+        self.status = "ending"
+        self._log("end", ended_by=ended_by)
+        self._changed()
+        return [Ended(ended_by=ended_by, final_stage=self.final_stage)]

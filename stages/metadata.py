@@ -1,0 +1,208 @@
+"""Dispatch metadata: parse, validate, cut to size, and say clearly what was wrong.
+
+The web app sets this JSON server-side (DESIGN.md, "Dispatch metadata"). A field of the
+wrong type or an unknown level does not stop the interview: it is dropped or defaulted
+and recorded in ``warnings``. Only what makes an interview impossible raises
+:class:`MetadataError`: text that is not a JSON object, or no ``user_id`` when one is
+required (dispatch mode, where the user's own keys are loaded by that id).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .definitions import PlanError, StageDef, build_plan
+
+Level = Literal["entry", "mid", "senior", "executive"]
+LEVELS: tuple[Level, ...] = ("entry", "mid", "senior", "executive")
+LEVEL_ALIASES: dict[str, Level] = {
+    "junior": "entry",
+    "intern": "entry",
+    "graduate": "entry",
+    "entry-level": "entry",
+    "entry level": "entry",
+    "intermediate": "mid",
+    "mid-level": "mid",
+    "mid level": "mid",
+    "middle": "mid",
+    "lead": "senior",
+    "staff": "senior",
+    "principal": "senior",
+    "director": "executive",
+    "vp": "executive",
+    "c-level": "executive",
+}
+
+MAX_METADATA_BYTES = 1_000_000
+"""Raw metadata larger than this is refused outright (LiveKit's own limit is lower)."""
+LIMITS: dict[str, int] = {
+    "candidate_name": 100,
+    "job_role": 120,
+    "resume_text": 20_000,
+    "job_description": 12_000,
+}
+"""Longest accepted text per field, in characters; longer text is cut and the cut recorded."""
+DEFAULT_MAX_DURATION_S = 1800
+MIN_DURATION_S = 120
+MAX_DURATION_S = 7200
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class MetadataError(ValueError):
+    """The metadata cannot start an interview. ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Truncation:
+    field: str
+    original_chars: int
+    kept_chars: int
+
+
+@dataclass(slots=True)
+class InterviewMetadata:
+    user_id: str | None = None
+    candidate_name: str = "the candidate"
+    job_role: str | None = None
+    experience_level: Level = "mid"
+    resume_text: str | None = None
+    job_description: str | None = None
+    plan: tuple[StageDef, ...] = ()
+    max_duration_s: int = DEFAULT_MAX_DURATION_S
+    language: str = "en"
+    warnings: list[str] = field(default_factory=list)
+    truncations: list[Truncation] = field(default_factory=list)
+    name_given: bool = False
+
+    @property
+    def role_label(self) -> str:
+        """The role as spoken in prompts ("general" when none was given)."""
+        return self.job_role or "general"
+
+    @property
+    def has_resume(self) -> bool:
+        return bool(self.resume_text)
+
+    @property
+    def has_jd(self) -> bool:
+        return bool(self.job_description)
+
+
+def _clean_text(value: str) -> str:
+    return _CONTROL.sub(" ", value).strip()
+
+
+def parse_metadata(raw: str | bytes | None, *, require_user: bool) -> InterviewMetadata:
+    """Parse the dispatch metadata. Empty metadata is an empty object."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise MetadataError("bad_metadata", "metadata is not UTF-8 text") from e
+    raw = (raw or "").strip()
+    if len(raw.encode("utf-8")) > MAX_METADATA_BYTES:
+        raise MetadataError(
+            "bad_metadata", f"metadata is larger than {MAX_METADATA_BYTES} bytes; refusing it"
+        )
+    data: Any
+    if not raw:
+        data = {}
+    else:
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, RecursionError) as e:
+            raise MetadataError("bad_metadata", f"metadata is not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise MetadataError(
+            "bad_metadata", f"metadata must be a JSON object, got {type(data).__name__}"
+        )
+    return _from_object(data, require_user=require_user)
+
+
+def _from_object(data: dict[str, Any], *, require_user: bool) -> InterviewMetadata:
+    md = InterviewMetadata()
+    warn = md.warnings.append
+
+    user_id = data.get("user_id")
+    if user_id is not None:
+        try:
+            md.user_id = str(uuid.UUID(str(user_id)))
+        except (ValueError, AttributeError):
+            if require_user:
+                raise MetadataError("bad_metadata", "user_id is not a UUID") from None
+            warn("user_id is not a UUID; ignored")
+    if require_user and md.user_id is None:
+        raise MetadataError("missing_user", "metadata has no user_id (required in dispatch mode)")
+
+    def text(name: str) -> str | None:
+        value = data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            warn(f"{name} must be a string, got {type(value).__name__}; ignored")
+            return None
+        value = _clean_text(value)
+        limit = LIMITS[name]
+        if len(value) > limit:
+            md.truncations.append(Truncation(name, len(value), limit))
+            warn(f"{name} cut from {len(value)} to {limit} characters")
+            value = value[:limit]
+        return value or None
+
+    if (name := text("candidate_name")) is not None:
+        md.candidate_name = name
+        md.name_given = True
+    if (role := text("job_role")) is not None:
+        md.job_role = role
+    md.resume_text = text("resume_text")
+    md.job_description = text("job_description")
+
+    level = data.get("experience_level")
+    if level is not None:
+        key = str(level).strip().lower() if isinstance(level, str) else None
+        if key in LEVELS:
+            md.experience_level = key  # type: ignore[assignment]
+        elif key in LEVEL_ALIASES:
+            md.experience_level = LEVEL_ALIASES[key]
+        else:
+            warn(f"unknown experience_level {str(level)[:40]!r}; using 'mid'")
+
+    stages = data.get("stages")
+    if stages is not None:
+        if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
+            warn("stages must be a list of stage ids; using the default plan")
+        else:
+            try:
+                md.plan = build_plan(stages)
+            except PlanError as e:
+                warn(f"{e}; using the default plan")
+    if not md.plan:
+        md.plan = build_plan(None)
+
+    duration = data.get("max_duration_s")
+    if duration is not None:
+        if isinstance(duration, bool) or not isinstance(duration, int | float):
+            warn("max_duration_s must be a number; using the default")
+        else:
+            clamped = int(min(max(duration, MIN_DURATION_S), MAX_DURATION_S))
+            if clamped != duration:
+                warn(f"max_duration_s {duration} out of range; using {clamped}")
+            md.max_duration_s = clamped
+
+    language = data.get("language")
+    if language is not None:
+        if isinstance(language, str) and re.fullmatch(
+            r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?", language
+        ):
+            md.language = language
+        else:
+            warn("language must be a language tag like 'en'; using 'en'")
+    return md
