@@ -273,13 +273,15 @@ class InterviewMachine:
         s = self._s
         self._provisional = None
         self._touch()
-        s.awaiting_answer = True
         if s.pending_end:
             s.pending_end_agent_turns += 1
             if s.pending_end_agent_turns > 1:
                 s.pending_end = False
                 self._log("end_request_lapsed")
-        counts = s.next_agent_turn_counts
+        # Speaking again before the candidate answered (after a client skip, say) is still
+        # the same question; a repeat, a "take your time" or an end confirmation is none.
+        counts = s.next_agent_turn_counts and not s.awaiting_answer
+        s.awaiting_answer = True
         s.next_agent_turn_counts = True
         if counts:
             self.record.questions_asked += 1
@@ -525,6 +527,7 @@ class InterviewMachine:
         nxt.status = "active"
         nxt.started_at = now
         s.next_agent_turn_counts = True
+        s.awaiting_answer = False
         s.pending_end = False
         self._log("stage", stage=nxt.id, reason=reason)
         self._changed()
@@ -546,6 +549,7 @@ class InterviewMachine:
         nxt.status = "active"
         nxt.started_at = now
         s.next_agent_turn_counts = True
+        s.awaiting_answer = False
         s.pending_end = False
         self._log("stage", stage=nxt.id, reason=reason)
         self._changed()

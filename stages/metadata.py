@@ -37,7 +37,7 @@ LEVEL_ALIASES: dict[str, Level] = {
     "c-level": "executive",
 }
 
-MAX_METADATA_BYTES = 1_000_000
+MAX_METADATA_BYTES = 8_000_000
 """Raw metadata larger than this is refused outright (LiveKit's own limit is lower)."""
 LIMITS: dict[str, int] = {
     "candidate_name": 100,

@@ -1,0 +1,123 @@
+"""A local OpenAI-compatible HTTP server (chat completions, streaming) for tests.
+
+The real OpenAI plugin talks to it over HTTP, so its request building and SSE parsing
+run for real. ``reply`` decides each answer from the request body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+Decision = dict[str, Any]  # {"content": str} | {"tool": name} | {"status": int}
+
+
+class FakeOpenAI:
+    def __init__(self, reply: Callable[[dict[str, Any]], Decision]) -> None:
+        self.reply = reply
+        self.requests: list[dict[str, Any]] = []
+        self.auth_headers: list[str] = []
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def __aenter__(self) -> FakeOpenAI:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": []})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        self.auth_headers.append(request.headers.get("Authorization", ""))
+        decision = self.reply(body)
+        if "status" in decision:
+            return web.json_response(
+                {"error": {"message": "fake failure", "type": "server_error"}},
+                status=decision["status"],
+            )
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+
+        async def send(choice_delta: dict[str, Any], finish: str | None = None) -> None:
+            chunk = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": body.get("model", "fake"),
+                "choices": [{"index": 0, "delta": choice_delta, "finish_reason": finish}],
+            }
+            await resp.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        if "tool" in decision:
+            await send(
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": f"call_{len(self.requests)}",
+                            "type": "function",
+                            "function": {"name": decision["tool"], "arguments": ""},
+                        }
+                    ],
+                }
+            )
+            await send({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]})
+            await send({}, "tool_calls")
+        else:
+            text = decision["content"]
+            await send({"role": "assistant", "content": ""})
+            for i in range(0, len(text), 7):
+                await send({"content": text[i : i + 7]})
+            await send({}, "stop")
+        usage = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": body.get("model", "fake"),
+            "choices": [],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+        }
+        await resp.write(f"data: {json.dumps(usage)}\n\n".encode())
+        await resp.write(b"data: [DONE]\n\n")
+        await resp.write_eof()
+        return resp
+
+
+def last_user_text(body: dict[str, Any]) -> str | None:
+    msgs = body.get("messages", [])
+    if msgs and msgs[-1].get("role") == "user":
+        content = msgs[-1].get("content")
+        if isinstance(content, list):
+            return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return content
+    return None
+
+
+def last_tool_name(body: dict[str, Any]) -> str | None:
+    msgs = body.get("messages", [])
+    if not msgs or msgs[-1].get("role") != "tool":
+        return None
+    call_id = msgs[-1].get("tool_call_id")
+    for m in reversed(msgs):
+        for call in m.get("tool_calls") or []:
+            if call.get("id") == call_id:
+                return call["function"]["name"]
+    return None

@@ -1,0 +1,167 @@
+"""``python -m agent simulate`` end to end: a subprocess, a script, the saved row."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = """\
+Yes, I'm ready to start.
+I'm a frontend developer with four years of experience in React and TypeScript.
+I want to grow into a senior role on a product team that cares about accessibility.
+
+Sure.
+At my last job I rebuilt our design system in React and cut bundle size by a third.
+Could you repeat the question?
+I led the migration to TypeScript; my task was to avoid regressions, so I added tests and as a result we shipped with no incidents.
+Let's skip this part.
+When I was at my previous company two teammates disagreed about an API; I set up a meeting and as a result we agreed on a contract.
+My task was to deliver a launch under a tight deadline, I cut scope with the PM and we launched on time.
+I made a mistake in a migration once, I owned it, fixed it the same day and wrote a checklist so it did not happen again.
+No, that's all from me.
+"""
+
+
+def run(tmp_path: Path, *args: str, metadata: dict | None = None, script: str = SCRIPT):
+    script_file = tmp_path / "script.txt"
+    script_file.write_text(script)
+    cmd = [sys.executable, "-m", "agent", "simulate", "--script", str(script_file), *args]
+    if metadata is not None:
+        md_file = tmp_path / "md.json"
+        md_file.write_text(json.dumps(metadata))
+        cmd += ["--metadata", str(md_file)]
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI", "DEEPGRAM", "SUPABASE", "LIVEKIT"))
+    }
+    env["INTERVIEW_DB_PATH"] = str(tmp_path / "interviews.db")
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+
+
+def test_simulate_json_saves_the_interview(tmp_path):
+    md = {
+        "candidate_name": "Lin",
+        "job_role": "Frontend Developer",
+        "experience_level": "mid",
+        "resume_text": "Frontend developer. React, TypeScript, accessibility, Jest.",
+        "job_description": "We need React and GraphQL experience.",
+    }
+    proc = run(tmp_path, "--json", "--offline", "--room", "room-cli-1", metadata=md)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["room_name"] == "room-cli-1"
+    assert out["ended_by"] == "completed"
+    assert out["final_stage"] == "closing"
+    assert out["skipped_stages"] == ["technical"]
+    assert out["has_resume"] is True and out["has_jd"] is True
+    messages = out["conversation"]["messages"]
+    assert messages[0]["role"] == "agent" and "Lin" in messages[0]["text"]
+    assert messages[-1]["stage"] == "closing"
+    # the blank script line is not a turn; every candidate line is one message
+    candidate = [m for m in messages if m["role"] == "candidate"]
+    assert len(candidate) == len([line for line in SCRIPT.splitlines() if line.strip()])
+    assert out["total_messages"]["candidate"] == len(candidate)
+    assert {s["id"]: s["status"] for s in out["conversation"]["stages"]}["technical"] == "skipped"
+    # resume skills feed the experience questions
+    experience_questions = [
+        m["text"] for m in messages if m["role"] == "agent" and m["stage"] == "experience"
+    ]
+    assert any("React" in q or "TypeScript" in q for q in experience_questions)
+    fb = out["feedback"]
+    assert fb["status"] == "partial" and fb["overall_score"] is None
+    assert all(v is None for v in fb["scores"].values())
+    assert fb["speech"]["words_per_minute"] is None  # text mode: no timing, no made-up number
+    assert fb["generated_by"]["fallback"] is True
+    assert out["metadata"]["models"]["llm"] == "offline-question-bank"
+
+    db = sqlite3.connect(tmp_path / "interviews.db")
+    rows = db.execute("SELECT id, room_name, ended_by, conversation FROM interviews").fetchall()
+    assert len(rows) == 1 and rows[0][0] == out["id"] and rows[0][2] == "completed"
+    assert json.loads(rows[0][3]) == out["conversation"]
+    fb_rows = db.execute("SELECT interview_id, feedback_data FROM feedback").fetchall()
+    assert fb_rows == [(out["id"], json.dumps(out["feedback"], ensure_ascii=False))]
+
+
+def test_script_running_out_means_the_candidate_left(tmp_path):
+    proc = run(
+        tmp_path, "--json", "--room", "room-cli-2", script="Yes.\nI am a backend engineer.\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["ended_by"] == "candidate_left"
+    assert out["final_stage"] == "introduction"
+    assert [s["status"] for s in out["conversation"]["stages"]][2:] == ["not_reached"] * 5
+
+
+def test_rerun_with_the_same_room_updates_one_row(tmp_path):
+    for _ in range(2):
+        proc = run(tmp_path, "--room", "room-cli-3", script="Yes.\n")
+        assert proc.returncode == 0, proc.stderr
+        assert "saved to sqlite" in proc.stdout
+    db = sqlite3.connect(tmp_path / "interviews.db")
+    assert db.execute("SELECT count(*) FROM interviews").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM feedback").fetchone() == (1,)
+
+
+def test_bad_metadata_is_a_clear_error_and_nothing_is_saved(tmp_path):
+    md_file = tmp_path / "md.json"
+    md_file.write_text('{"job_role": "Backend", ')
+    script = tmp_path / "s.txt"
+    script.write_text("hello\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent",
+            "simulate",
+            "--script",
+            str(script),
+            "--metadata",
+            str(md_file),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env={**os.environ, "INTERVIEW_DB_PATH": str(tmp_path / "x.db")},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith(
+        "error: bad metadata (bad_metadata): metadata is not valid JSON"
+    )
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_dev_and_start_name_the_missing_setting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT")}
+    for command in ("dev", "start"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "agent", command],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert proc.returncode == 2
+        assert proc.stderr.strip() == "error: LIVEKIT_URL is not set (needed by dev/start)"
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent", "start"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env={
+            **env,
+            "LIVEKIT_URL": "wss://x.example",
+            "LIVEKIT_API_KEY": "k",
+            "LIVEKIT_API_SECRET": "",
+        },
+    )
+    assert proc.returncode == 2 and "LIVEKIT_API_SECRET is not set" in proc.stderr
