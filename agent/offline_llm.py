@@ -148,8 +148,11 @@ class OfflineInterviewerLLM(llm.LLM):
         if name == "finish_stage":
             if refused:
                 return "Alright. Is there anything else you'd like to ask?"
+            nxt = self._next_question() or ""
+            if rt.machine.current is not None and rt.machine.current.id == "closing":
+                return nxt
             ack = rt.bank.phrase("acknowledgements", next(self._acks))
-            return f"{ack} {self._next_question() or ''}".strip()
+            return f"{ack} {nxt}".strip()
         return question
 
     def _next_question(self) -> str | None:

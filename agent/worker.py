@@ -99,7 +99,9 @@ async def run_interview(
         await _send_error(ctx.room, "missing_key", "No OpenAI key is available for this session.")
         ctx.shutdown(reason="missing_key")
         return
-    rt = InterviewRuntime(md, room_name=ctx.room.name, offline=offline)
+    # every console run is its own interview, not an update of the last one
+    room_name = f"{ctx.room.name}-{ctx.job.id}" if console else ctx.room.name
+    rt = InterviewRuntime(md, room_name=room_name, offline=offline)
     session: AgentSession = AgentSession(
         llm=OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys),
         stt=build_stt(settings, keys, language=md.language) if voice else None,

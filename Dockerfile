@@ -1,0 +1,32 @@
+# The interview worker: `python -m agent start` as a non-root user.
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1 ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin interviewer
+WORKDIR /app
+
+COPY pyproject.toml constraints.txt README.md ./
+COPY agent ./agent
+COPY stages ./stages
+COPY prompts ./prompts
+COPY persistence ./persistence
+COPY feedback ./feedback
+RUN pip install -c constraints.txt . \
+    && mkdir -p /app/data && chown interviewer:interviewer /app/data
+
+USER interviewer
+# model files (VAD, turn detector) are fetched at build time, not at job start
+RUN python -m agent download-files
+
+ENV INTERVIEW_DB_PATH=/app/data/interviews.db
+EXPOSE 8081
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "agent", "start"]
