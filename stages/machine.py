@@ -513,41 +513,33 @@ class InterviewMachine:
             self._changed()
 
     def _advance(self, reason: str, *, already_closed: bool = False) -> list[Effect]:
-        now = self._clock()
         s = self._s
         rec = s.stages[s.index]
         if not already_closed:
             rec.status = "completed"
-        rec.ended_at = now
+        rec.ended_at = self._clock()
         if s.index + 1 >= len(self.plan):
             return self._end("completed")
-        previous = rec.id
-        s.index += 1
-        nxt = s.stages[s.index]
-        nxt.status = "active"
-        nxt.started_at = now
-        s.next_agent_turn_counts = True
-        s.awaiting_answer = False
-        s.pending_end = False
-        self._log("stage", stage=nxt.id, reason=reason)
-        self._changed()
-        return [StageChanged(previous=previous, current=nxt.id, reason=reason)]
+        return self._enter(s.index + 1, reason)
 
     def _jump_to_last(self, reason: SkipSource) -> list[Effect]:
-        now = self._clock()
         s = self._s
         rec = s.stages[s.index]
         rec.status = "completed"
-        rec.ended_at = now
-        previous = rec.id
+        rec.ended_at = self._clock()
         last = len(self.plan) - 1
         for r in s.stages[s.index + 1 : last]:
             r.status = "skipped"
             r.skip_source = reason
-        s.index = last
-        nxt = s.stages[last]
+        return self._enter(last, reason)
+
+    def _enter(self, index: int, reason: str) -> list[Effect]:
+        s = self._s
+        previous = s.stages[s.index].id
+        s.index = index
+        nxt = s.stages[index]
         nxt.status = "active"
-        nxt.started_at = now
+        nxt.started_at = self._clock()
         s.next_agent_turn_counts = True
         s.awaiting_answer = False
         s.pending_end = False
