@@ -280,7 +280,9 @@ class InterviewMachine:
                 self._log("end_request_lapsed")
         # Speaking again before the candidate answered (after a client skip, say) is still
         # the same question; a repeat, a "take your time" or an end confirmation is none.
-        counts = s.next_agent_turn_counts and not s.awaiting_answer
+        counts = (s.next_agent_turn_counts or self.record.questions_asked == 0) and not (
+            s.awaiting_answer and self.record.questions_asked > 0
+        )
         s.awaiting_answer = True
         s.next_agent_turn_counts = True
         if counts:
