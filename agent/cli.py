@@ -18,7 +18,7 @@ from livekit.agents import cli as lk_cli
 from persistence import StoreError
 from stages.metadata import MetadataError
 
-from .config import ConfigError, load_settings
+from .config import ConfigError, load_settings, store_for
 from .log import install_redaction
 
 LIVEKIT_COMMANDS = ("dev", "start", "console", "connect", "download-files")
@@ -66,17 +66,15 @@ def _simulate(argv: list[str]) -> int:
     install_redaction()
     try:
         settings = load_settings()
+        store = store_for(settings)
         script = args.script.read_text("utf-8")
         metadata = args.metadata.read_text("utf-8") if args.metadata else None
     except ConfigError as e:
         return _fail(str(e))
     except OSError as e:
         return _fail(f"cannot read {e.filename}: {e.strerror}")
-    from persistence import SqliteStore
-
     from .simulate import run_simulation, script_lines
 
-    store = SqliteStore(settings.interview_db_path)
     try:
         result = asyncio.run(
             run_simulation(
@@ -96,7 +94,7 @@ def _simulate(argv: list[str]) -> int:
         print(json.dumps({**result.row, "feedback": result.feedback}, ensure_ascii=False))
     else:
         print(render_text(result.row))
-        where = f"{store.name} ({settings.interview_db_path})"
+        where = store.name if store.name != "sqlite" else f"sqlite ({settings.interview_db_path})"
         print(f"\nsaved to {where} as interview {result.interview_id}")
     return 0
 

@@ -12,6 +12,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from persistence import InterviewStore, open_store
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed. The message names it and never shows its value."""
@@ -78,6 +80,19 @@ class Settings(BaseSettings):
             raw = value.get_secret_value() if isinstance(value, SecretStr) else value
             if not raw:
                 raise ConfigError(f"{name.upper()} is not set (needed by dev/start)")
+
+
+def store_for(settings: Settings) -> InterviewStore:
+    """The configured store; a Supabase URL without its service-role key is a config error."""
+    key = settings.supabase_service_role_key
+    try:
+        return open_store(
+            supabase_url=settings.supabase_url,
+            service_role_key=key.get_secret_value() if key else None,
+            db_path=str(settings.interview_db_path),
+        )
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 def load_settings() -> Settings:

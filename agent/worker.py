@@ -17,11 +17,10 @@ from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import silero
 
-from persistence import InterviewStore, SqliteStore
 from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
 
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
-from .config import Settings, load_settings
+from .config import Settings, load_settings, store_for
 from .driver import SessionDriver
 from .finalize import SessionFacts, build_records, save
 from .interviewer import Interviewer
@@ -44,10 +43,6 @@ FINALIZE_TIMEOUT_S = 8.0
 
 def prewarm(proc: JobProcess) -> None:
     proc.userdata["vad"] = silero.VAD.load(min_silence_duration=0.55)
-
-
-def open_store(settings: Settings) -> InterviewStore:
-    return SqliteStore(settings.interview_db_path)
 
 
 def env_keys(settings: Settings) -> ProviderKeys:
@@ -113,7 +108,7 @@ async def run_interview(
         session, rt, publish=state_publisher(ctx.room.local_participant), watch_silence=voice
     )
     ClientProtocol(rt, on_change=driver.publish_state).register(ctx.room.local_participant)
-    store = open_store(settings)
+    store = store_for(settings)
     finalized = asyncio.Lock()
     done = False
 

@@ -4,6 +4,20 @@ from .records import FeedbackRecord, InterviewRecord, SavedInterview
 from .sqlite_store import SqliteStore
 from .store import InterviewStore, StoreError
 
+
+def open_store(
+    *, supabase_url: str | None, service_role_key: str | None, db_path: str
+) -> InterviewStore:
+    """Supabase when a URL is configured, else the embedded SQLite store."""
+    if supabase_url:
+        if not service_role_key:
+            raise ValueError("SUPABASE_SERVICE_ROLE_KEY is not set (needed with SUPABASE_URL)")
+        from .supabase_store import SupabaseStore
+
+        return SupabaseStore(supabase_url, service_role_key)
+    return SqliteStore(db_path)
+
+
 __all__ = [
     "FeedbackRecord",
     "InterviewRecord",
@@ -11,4 +25,5 @@ __all__ = [
     "SavedInterview",
     "SqliteStore",
     "StoreError",
+    "open_store",
 ]

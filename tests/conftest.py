@@ -19,3 +19,20 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def supabase_stack():
+    """PostgreSQL + PostgREST + /rest/v1 proxy, migrations applied (once per test run)."""
+    import os
+
+    from .stack.local_supabase import LocalSupabase, StackUnavailable
+
+    try:
+        stack = LocalSupabase().start()
+    except StackUnavailable as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"local Supabase stack unavailable: {e}")
+    yield stack
+    stack.stop()

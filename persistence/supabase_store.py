@@ -1,0 +1,108 @@
+"""The Supabase store: the ``interviews`` and ``feedback`` tables over PostgREST.
+
+Uses supabase-py's async client with the service-role key (the only role allowed to
+write these tables under their RLS policies). Upserts use the tables' natural keys, so
+writing the same interview twice leaves one row of each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from postgrest.exceptions import APIError
+
+from supabase import AsyncClient, AsyncClientOptions, acreate_client
+
+from .records import FeedbackRecord, InterviewRecord, SavedInterview
+from .store import StoreError
+
+REQUEST_TIMEOUT_S = 10.0
+_COLUMNS = (
+    "user_id", "candidate_name", "interview_date", "room_name", "job_role",
+    "experience_level", "final_stage", "ended_by", "skipped_stages", "has_resume",
+    "has_jd", "conversation", "total_messages", "metadata",
+)  # fmt: skip
+
+
+def _error(action: str, e: Exception) -> StoreError:
+    if isinstance(e, APIError):
+        return StoreError(
+            f"supabase {action} failed: {e.code or 'error'} {e.message or ''}".strip()
+        )
+    return StoreError(f"supabase {action} failed: {type(e).__name__}")
+
+
+class SupabaseStore:
+    name = "supabase"
+
+    def __init__(
+        self, url: str, service_role_key: str, *, timeout_s: float = REQUEST_TIMEOUT_S
+    ) -> None:
+        self._url = url
+        self._key = service_role_key
+        self._timeout = timeout_s
+        self._client: AsyncClient | None = None
+
+    async def _db(self) -> AsyncClient:
+        if self._client is None:
+            self._client = await acreate_client(
+                self._url,
+                self._key,
+                options=AsyncClientOptions(postgrest_client_timeout=self._timeout),
+            )
+        return self._client
+
+    async def upsert_interview(self, record: InterviewRecord) -> str:
+        row: dict[str, Any] = {c: getattr(record, c) for c in _COLUMNS}
+        try:
+            db = await self._db()
+            resp = await db.table("interviews").upsert(row, on_conflict="room_name").execute()
+        except (APIError, httpx.HTTPError, OSError) as e:
+            raise _error("interview upsert", e) from None
+        if not resp.data:
+            raise StoreError("supabase interview upsert returned no row")
+        return str(resp.data[0]["id"])
+
+    async def upsert_feedback(self, interview_id: str, record: FeedbackRecord) -> None:
+        row = {
+            "interview_id": interview_id,
+            "user_id": record.user_id,
+            "feedback_data": record.feedback_data,
+        }
+        try:
+            db = await self._db()
+            await db.table("feedback").upsert(row, on_conflict="interview_id").execute()
+        except (APIError, httpx.HTTPError, OSError) as e:
+            raise _error("feedback upsert", e) from None
+
+    async def get_by_room(self, room_name: str) -> SavedInterview | None:
+        try:
+            db = await self._db()
+            resp = await (
+                db.table("interviews")
+                .select("*, feedback(user_id, feedback_data)")
+                .eq("room_name", room_name)
+                .limit(1)
+                .execute()
+            )
+        except (APIError, httpx.HTTPError, OSError) as e:
+            raise _error("read", e) from None
+        if not resp.data:
+            return None
+        row = resp.data[0]
+        fb = row.get("feedback")
+        if isinstance(fb, list):
+            fb = fb[0] if fb else None
+        return SavedInterview(
+            interview_id=str(row["id"]),
+            interview=InterviewRecord(**{c: row[c] for c in _COLUMNS}),
+            feedback=FeedbackRecord(user_id=fb["user_id"], feedback_data=fb["feedback_data"])
+            if fb
+            else None,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.postgrest.aclose()
+            self._client = None
