@@ -12,22 +12,27 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from livekit.agents import cli as lk_cli
 
-from persistence import StoreError
+from persistence import InterviewStore
+from persistence.outbox import FlushResult, Outbox
 from stages.metadata import MetadataError
 
 from .config import ConfigError, load_settings, store_for
 from .log import install_redaction
+from .simulate import SimulationResult, run_simulation, script_lines, stream_lines
 
 LIVEKIT_COMMANDS = ("dev", "start", "console", "connect", "download-files")
-OUR_COMMANDS = ("simulate",)
+OUR_COMMANDS = ("simulate", "outbox")
 USAGE = """usage: python -m agent COMMAND [options]
   dev | start       run the worker (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
   console [--text]  talk to the interviewer in this terminal
   simulate          a scripted interview:
                     --script FILE [--metadata FILE] [--offline] [--json] [--room NAME]
+  outbox status     what waits to be pushed to the store (and orphaned checkpoints)
+  outbox flush      recover orphaned interviews and push everything now
   download-files    fetch model files (Docker build step)"""
 
 
@@ -56,47 +61,113 @@ def _simulate(argv: list[str]) -> int:
         prog="python -m agent simulate",
         description="Run a whole interview from a script (one candidate utterance per line).",
     )
-    parser.add_argument("--script", required=True, type=Path, help="script file")
+    parser.add_argument("--script", required=True, help="script file, or - to read stdin")
     parser.add_argument("--metadata", type=Path, help="dispatch metadata JSON file")
     parser.add_argument("--offline", action="store_true", help="use the offline interviewer")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--room", help="room name to save the interview under")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    install_redaction()
+    _logging()
     try:
         settings = load_settings()
         store = store_for(settings)
-        script = args.script.read_text("utf-8")
         metadata = args.metadata.read_text("utf-8") if args.metadata else None
+        lines: Any = (
+            stream_lines(sys.stdin.readline)
+            if args.script == "-"
+            else script_lines(Path(args.script).read_text("utf-8"))
+        )
     except ConfigError as e:
         return _fail(str(e))
     except OSError as e:
         return _fail(f"cannot read {e.filename}: {e.strerror}")
-    from .simulate import run_simulation, script_lines
+    outbox = Outbox(settings.interview_outbox_path)
 
-    try:
-        result = asyncio.run(
-            run_simulation(
-                script_lines(script),
+    async def run() -> SimulationResult:
+        await _recover(outbox, store)
+        try:
+            return await run_simulation(
+                lines,
                 metadata,
                 settings=settings,
                 store=store,
+                outbox=outbox,
                 offline=args.offline,
                 room_name=args.room,
             )
-        )
+        finally:
+            await store.aclose()
+
+    try:
+        result = asyncio.run(run())
     except MetadataError as e:
         return _fail(f"bad metadata ({e.code}): {e}")
-    except StoreError as e:
-        return _fail(f"interview not saved: {e}", 1)
     if args.json:
         print(json.dumps({**result.row, "feedback": result.feedback}, ensure_ascii=False))
     else:
         print(render_text(result.row))
+    if result.interview_id is None:
+        where = settings.interview_outbox_path
+        return _fail(
+            f"the store is unreachable: the interview is kept in the outbox ({where}); "
+            "run 'python -m agent outbox flush' later",
+            1,
+        )
+    if not args.json:
         where = store.name if store.name != "sqlite" else f"sqlite ({settings.interview_db_path})"
         print(f"\nsaved to {where} as interview {result.interview_id}")
     return 0
+
+
+async def _recover(outbox: Outbox, store: InterviewStore) -> FlushResult:
+    recovered = await outbox.recover_orphans()
+    if recovered:
+        logging.getLogger("interview.outbox").warning(
+            "recovered %d interrupted interview(s) as worker_shutdown", len(recovered)
+        )
+    return await outbox.flush(store)
+
+
+def _outbox(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent outbox")
+    parser.add_argument("action", choices=("status", "flush"))
+    args = parser.parse_args(argv)
+    _logging()
+    try:
+        settings = load_settings()
+        store = store_for(settings)
+    except ConfigError as e:
+        return _fail(str(e))
+    outbox = Outbox(settings.interview_outbox_path)
+
+    async def run() -> int:
+        try:
+            if args.action == "flush":
+                recovered = await outbox.recover_orphans()
+                result = await outbox.flush(store, force=True)
+                print(
+                    f"recovered {len(recovered)}, pushed {result.pushed}, failed {result.failed}, "
+                    f"remaining {result.remaining} (store: {store.name})"
+                )
+                return 0 if result.remaining == 0 else 1
+            st = await outbox.status()
+            age = f"{st.oldest_pending_age_s:.0f}s" if st.oldest_pending_age_s is not None else "-"
+            print(
+                f"pending {st.pending}  in-progress checkpoints {st.checkpoints}  "
+                f"oldest {age}  max attempts {st.max_attempts}"
+            )
+            for err in st.last_errors:
+                print(f"  last error: {err}")
+            return 0
+        finally:
+            await store.aclose()
+
+    return asyncio.run(run())
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_redaction()
 
 
 def render_text(row: dict) -> str:
@@ -125,4 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         return _livekit(argv)
     if command == "simulate":
         return _simulate(argv[1:])
+    if command == "outbox":
+        return _outbox(argv[1:])
     return _fail(f"unknown command {command!r}; try --help")

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     interview_tts_voice: Annotated[str, Field(min_length=1)] = "alloy"
     interview_stt_model: Annotated[str, Field(min_length=1)] = "nova-3"
     interview_db_path: Path = Path("./data/interviews.db")
+    interview_outbox_path: Path = Path("./data/outbox.db")
 
     @field_validator("livekit_url")
     @classmethod

@@ -9,6 +9,7 @@ from typing import Any
 
 from feedback.report import computed_feedback
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore
+from stages.machine import InterviewMachine
 from stages.transcript import conversation_json, iso
 
 from .runtime import InterviewRuntime
@@ -70,9 +71,10 @@ def _usage_totals(usage: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def build_records(
-    rt: InterviewRuntime, facts: SessionFacts
+    rt: InterviewRuntime, facts: SessionFacts, machine: InterviewMachine | None = None
 ) -> tuple[InterviewRecord, FeedbackRecord]:
-    m = rt.machine
+    """The rows for an ended interview (``machine`` defaults to the runtime's own)."""
+    m = machine or rt.machine
     md = rt.md
     if m.ended_by is None:
         raise RuntimeError("build_records needs an ended interview")

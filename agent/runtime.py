@@ -60,6 +60,7 @@ class InterviewRuntime:
         self._stage_of_item: dict[str, str] = {}
         self._ignored_speech: set[str] = set()
         self._listeners: list[Callable[[list[Effect]], None]] = []
+        self._message_listeners: list[Callable[[], None]] = []
         self.last_question: str | None = None
         """The text of the last agent turn that counted as a question (for repeats)."""
 
@@ -67,6 +68,10 @@ class InterviewRuntime:
 
     def on_effects(self, listener: Callable[[list[Effect]], None]) -> None:
         self._listeners.append(listener)
+
+    def on_message(self, listener: Callable[[], None]) -> None:
+        """Called after every message committed to the transcript."""
+        self._message_listeners.append(listener)
 
     def apply(self, effects: list[Effect]) -> list[Effect]:
         if effects:
@@ -146,6 +151,8 @@ class InterviewRuntime:
             ended_at=float(ended),
             interrupted=bool(item.interrupted),
         )
+        for listener in self._message_listeners:
+            listener()
         if item.role == "assistant":
             self.latencies.append(
                 TurnLatency(

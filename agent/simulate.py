@@ -13,19 +13,22 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from livekit.agents import AgentSession, llm
 
 from persistence import InterviewStore
+from persistence.outbox import Outbox
 from stages.metadata import parse_metadata
 
 from .config import Settings
 from .driver import SessionDriver
-from .finalize import SessionFacts, build_records, save
+from .finalize import SessionFacts
 from .interviewer import Interviewer
 from .offline_llm import OfflineInterviewerLLM
+from .persist import InterviewPersistence
 from .providers import ProviderKeys, build_llm, model_names
 from .runtime import InterviewRuntime
 
@@ -36,7 +39,8 @@ TURN_TIMEOUT_S = 120.0
 
 @dataclass(slots=True)
 class SimulationResult:
-    interview_id: str
+    interview_id: str | None
+    """``None`` when the store was unreachable: the interview waits in the outbox."""
     row: dict[str, Any]
     feedback: dict[str, Any]
     offline: bool
@@ -46,12 +50,32 @@ def script_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+async def stream_lines(readline: Callable[[], str]) -> AsyncIterator[str]:
+    """Candidate lines as they arrive (``--script -``: a live pipe), blank lines skipped."""
+    while True:
+        line = await asyncio.to_thread(readline)
+        if not line:
+            return
+        if line.strip():
+            yield line.strip()
+
+
+async def _each(lines: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
+    if isinstance(lines, AsyncIterable):
+        async for line in lines:
+            yield line
+    else:
+        for line in lines:
+            yield line
+
+
 async def run_simulation(
-    lines: list[str],
+    lines: Iterable[str] | AsyncIterable[str],
     metadata_text: str | None,
     *,
     settings: Settings,
     store: InterviewStore,
+    outbox: Outbox,
     offline: bool = False,
     room_name: str | None = None,
     language_model: llm.LLM | None = None,
@@ -73,11 +97,22 @@ async def run_simulation(
     )
     driver = SessionDriver(session, rt, watch_silence=False)
     agent = Interviewer(rt)
+
+    def facts() -> SessionFacts:
+        return SessionFacts(
+            mode="simulate",
+            models={**model_names(settings, offline=offline, voice=False), "llm": model.model},
+            usage=[u.model_dump() for u in session.usage.model_usage],
+            timed=False,
+        )
+
+    saver = InterviewPersistence(rt, outbox=outbox, store=store, facts=facts)
+    rt.on_message(saver.checkpoint_soon)
     try:
         await session.start(agent)
         driver.start()
         await agent.wait_for_greeting(TURN_TIMEOUT_S)
-        for line in lines:
+        async for line in _each(lines):
             if rt.machine.terminal:
                 break
             await asyncio.wait_for(session.run(user_input=line), TURN_TIMEOUT_S)
@@ -88,20 +123,13 @@ async def run_simulation(
         logger.error("simulation failed: %s", type(e).__name__)
         rt.apply(rt.machine.fail(f"simulation: {type(e).__name__}"))
     finally:
-        usage = [u.model_dump() for u in session.usage.model_usage]
         await driver.aclose()
+        await saver.finalize()
         with contextlib.suppress(Exception):
             await session.aclose()
-        rt.machine.mark_ended()
-    facts = SessionFacts(
-        mode="simulate",
-        models={**model_names(settings, offline=offline, voice=False), "llm": model.model},
-        usage=usage,
-        timed=False,
-    )
-    interview, feedback = build_records(rt, facts)
-    interview_id = await save(store, interview, feedback)
-    row = {"id": interview_id, **asdict(interview)}
+    assert saver.records is not None
+    interview, feedback = saver.records
+    row = {"id": saver.interview_id, **asdict(interview)}
     return SimulationResult(
-        interview_id=interview_id, row=row, feedback=feedback.feedback_data, offline=offline
+        interview_id=saver.interview_id, row=row, feedback=feedback.feedback_data, offline=offline
     )

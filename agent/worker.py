@@ -17,15 +17,17 @@ from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import silero
 
+from persistence.outbox import Outbox
 from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
 
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
 from .config import Settings, load_settings, store_for
 from .driver import SessionDriver
-from .finalize import SessionFacts, build_records, save
+from .finalize import SessionFacts
 from .interviewer import Interviewer
 from .log import install_redaction, register_secret
 from .offline_llm import OfflineInterviewerLLM
+from .persist import InterviewPersistence
 from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names
 from .runtime import InterviewRuntime
 
@@ -109,37 +111,28 @@ async def run_interview(
     )
     ClientProtocol(rt, on_change=driver.publish_state).register(ctx.room.local_participant)
     store = store_for(settings)
-    finalized = asyncio.Lock()
-    done = False
 
-    async def finalize() -> None:
-        nonlocal done
-        async with finalized:
-            if done:
-                return
-            done = True
-            if not rt.machine.terminal:
-                rt.apply(rt.machine.shutdown())
-            rt.machine.mark_ended()
-            facts = SessionFacts(
-                mode="console" if console else "dispatch",
-                models=model_names(settings, offline=offline, voice=voice),
-                usage=[u.model_dump() for u in session.usage.model_usage],
-                timed=voice,
-                job_id=ctx.job.id,
-            )
-            interview, feedback = build_records(rt, facts)
-            interview_id = await save(store, interview, feedback)
-            logger.info(
-                "interview saved",
-                extra={"interview_id": interview_id, "ended_by": interview.ended_by},
-            )
+    def facts() -> SessionFacts:
+        return SessionFacts(
+            mode="console" if console else "dispatch",
+            models=model_names(settings, offline=offline, voice=voice),
+            usage=[u.model_dump() for u in session.usage.model_usage],
+            timed=voice,
+            job_id=ctx.job.id,
+        )
+
+    saver = InterviewPersistence(
+        rt, outbox=Outbox(settings.interview_outbox_path), store=store, facts=facts
+    )
+    rt.on_message(saver.checkpoint_soon)
 
     async def on_shutdown(reason: str) -> None:
         try:
-            await asyncio.wait_for(finalize(), FINALIZE_TIMEOUT_S)
+            await asyncio.wait_for(saver.finalize(), FINALIZE_TIMEOUT_S)
         except Exception:
             logger.exception("finalize at shutdown failed")
+        finally:
+            await store.aclose()
 
     ctx.add_shutdown_callback(on_shutdown)
 
@@ -162,14 +155,49 @@ async def run_interview(
     driver.start()
     await driver.ended.wait()
     try:
-        await asyncio.wait_for(finalize(), FINALIZE_TIMEOUT_S)
+        await asyncio.wait_for(saver.finalize(), FINALIZE_TIMEOUT_S)
     except Exception:
         logger.exception("finalize failed")
     await driver.aclose()
     ctx.shutdown(reason=f"interview ended: {rt.machine.ended_by}")
 
 
+FLUSH_EVERY_S = 30.0
+
+
+async def flush_forever(settings: Settings) -> None:
+    """In the worker's main process: recover orphans at start, then push what waits."""
+    outbox = Outbox(settings.interview_outbox_path)
+    store = store_for(settings)
+    try:
+        recovered = await outbox.recover_orphans()
+        if recovered:
+            logger.warning("recovered %d interrupted interview(s)", len(recovered))
+        while True:
+            try:
+                result = await outbox.flush(store)
+                if result.pushed or result.failed:
+                    logger.info(
+                        "outbox flush",
+                        extra={"pushed": result.pushed, "failed": result.failed,
+                               "remaining": result.remaining},
+                    )  # fmt: skip
+            except Exception:
+                logger.exception("outbox flush failed")
+            await asyncio.sleep(FLUSH_EVERY_S)
+    finally:
+        await store.aclose()
+
+
 def build_server(settings: Settings) -> AgentServer:
     server = AgentServer(setup_fnc=prewarm, drain_timeout=1800)
     server.rtc_session(entrypoint, agent_name=settings.agent_name)
+    tasks: set[asyncio.Task[None]] = set()
+
+    @server.on("worker_started")
+    def _start_flusher() -> None:
+        task = asyncio.get_running_loop().create_task(flush_forever(settings))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
     return server

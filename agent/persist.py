@@ -1,0 +1,104 @@
+"""Saving one interview: checkpoints while it runs, exactly one finalization when it ends.
+
+* After every committed message the interview is checkpointed to the local outbox (as the
+  rows it would produce if the worker died now: ``ended_by = "worker_shutdown"``). Writes
+  are coalesced and run off the event loop, so a slow disk never delays a reply.
+* ``finalize`` builds the rows once, commits them to the outbox (durable, local) and then
+  tries to push them to the store within a short budget. If the store is down the rows
+  wait in the outbox and are pushed by the worker's flusher, at the next start, or by
+  ``python -m agent outbox flush``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Callable
+
+from persistence import FeedbackRecord, InterviewRecord, InterviewStore
+from persistence.outbox import Outbox
+
+from .finalize import SessionFacts, build_records
+from .runtime import InterviewRuntime
+
+logger = logging.getLogger("interview.persist")
+
+PUSH_BUDGET_S = 5.0
+
+
+class InterviewPersistence:
+    def __init__(
+        self,
+        rt: InterviewRuntime,
+        *,
+        outbox: Outbox,
+        store: InterviewStore,
+        facts: Callable[[], SessionFacts],
+    ) -> None:
+        self.rt = rt
+        self.outbox = outbox
+        self.store = store
+        self._facts = facts
+        self._lock = asyncio.Lock()
+        self._finalized = False
+        self._dirty = False
+        self._writer: asyncio.Task[None] | None = None
+        self.interview_id: str | None = None
+        self.pushed = False
+        self.records: tuple[InterviewRecord, FeedbackRecord] | None = None
+
+    # ------------------------------------------------------------ checkpoints
+
+    def checkpoint_soon(self) -> None:
+        """Schedule a checkpoint (coalesced: at most one write in flight)."""
+        if self._finalized:
+            return
+        self._dirty = True
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_checkpoints())
+
+    async def _write_checkpoints(self) -> None:
+        while self._dirty and not self._finalized:
+            self._dirty = False
+            machine = copy.deepcopy(self.rt.machine)
+            machine.shutdown()
+            interview, feedback = build_records(self.rt, self._facts(), machine)
+            try:
+                async with self._lock:
+                    if self._finalized:
+                        return
+                    await self.outbox.checkpoint(interview, feedback)
+            except Exception as e:
+                logger.warning("checkpoint failed: %s", type(e).__name__)
+                return
+
+    # ------------------------------------------------------------ the end
+
+    async def finalize(self) -> None:
+        """Build the rows once, commit them locally, then try to push them."""
+        async with self._lock:
+            if self._finalized:
+                return
+            self._finalized = True
+            m = self.rt.machine
+            if not m.terminal:
+                self.rt.apply(m.shutdown())
+            m.mark_ended()
+            interview, feedback = build_records(self.rt, self._facts())
+            self.records = (interview, feedback)
+            await self.outbox.put(interview, feedback)
+        logger.info("interview committed locally", extra={"ended_by": interview.ended_by})
+        try:
+            result = await asyncio.wait_for(
+                self.outbox.flush(self.store, room=interview.room_name, force=True), PUSH_BUDGET_S
+            )
+        except TimeoutError:
+            logger.warning("store slow: interview left in the outbox for retry")
+            return
+        self.pushed = result.pushed == 1
+        if self.pushed:
+            self.interview_id = result.interview_ids.get(interview.room_name)
+            logger.info("interview saved", extra={"store": self.store.name})
+        else:
+            logger.warning("store unavailable: interview left in the outbox for retry")
