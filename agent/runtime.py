@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from livekit.agents import llm
 
 from prompts.builder import interviewer_instructions, stage_summaries
-from stages.bank import QuestionBank, StageQuestions
+from stages.bank import Question, QuestionBank, StageQuestions
 from stages.machine import Effect, InterviewMachine, Limits
 from stages.metadata import InterviewMetadata
 from stages.transcript import Transcript
@@ -44,6 +44,7 @@ class InterviewRuntime:
         clock: Callable[[], float] = time.time,
         bank: QuestionBank | None = None,
         limits: Limits | None = None,
+        stored: tuple[Sequence[Question], Sequence[Question]] = ((), ()),
     ) -> None:
         self.md = md
         self.room_name = room_name
@@ -54,7 +55,9 @@ class InterviewRuntime:
             md.plan, clock=clock, limits=limits or Limits(max_duration_s=md.max_duration_s)
         )
         self.transcript = Transcript()
-        self.planned: dict[str, StageQuestions] = self.bank.plan_questions(md, seed=room_name)
+        self.planned: dict[str, StageQuestions] = self.bank.plan_questions(
+            md, seed=room_name, extra_technical=stored[0], extra_behavioral=stored[1]
+        )
         self.latencies: list[TurnLatency] = []
         self.errors: list[dict[str, str]] = []
         self._stage_of_item: dict[str, str] = {}

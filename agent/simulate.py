@@ -30,6 +30,7 @@ from .interviewer import Interviewer
 from .offline_llm import OfflineInterviewerLLM
 from .persist import InterviewPersistence
 from .providers import ProviderKeys, build_llm, model_names
+from .questions import stored_questions
 from .runtime import InterviewRuntime
 
 logger = logging.getLogger("interview.simulate")
@@ -90,7 +91,8 @@ async def run_simulation(
         logger.info("no OPENAI_API_KEY: using the offline interviewer")
         offline = True
     room = room_name or f"sim-{uuid.uuid4().hex[:12]}"
-    rt = InterviewRuntime(md, room_name=room, offline=offline)
+    stored = await stored_questions(store, md.job_role)
+    rt = InterviewRuntime(md, room_name=room, offline=offline, stored=stored)
     model = language_model or (OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys))
     session: AgentSession = AgentSession(
         llm=model, vad=None, stt=None, tts=None, turn_handling={"turn_detection": None}

@@ -29,6 +29,7 @@ from .log import install_redaction, register_secret
 from .offline_llm import OfflineInterviewerLLM
 from .persist import InterviewPersistence
 from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names
+from .questions import stored_questions
 from .runtime import InterviewRuntime
 
 logger = logging.getLogger("interview.worker")
@@ -98,7 +99,9 @@ async def run_interview(
         return
     # every console run is its own interview, not an update of the last one
     room_name = f"{ctx.room.name}-{ctx.job.id}" if console else ctx.room.name
-    rt = InterviewRuntime(md, room_name=room_name, offline=offline)
+    store = store_for(settings)
+    stored = await stored_questions(store, md.job_role)
+    rt = InterviewRuntime(md, room_name=room_name, offline=offline, stored=stored)
     session: AgentSession = AgentSession(
         llm=OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys),
         stt=build_stt(settings, keys, language=md.language) if voice else None,
@@ -110,7 +113,6 @@ async def run_interview(
         session, rt, publish=state_publisher(ctx.room.local_participant), watch_silence=voice
     )
     ClientProtocol(rt, on_change=driver.publish_state).register(ctx.room.local_participant)
-    store = store_for(settings)
 
     def facts() -> SessionFacts:
         return SessionFacts(

@@ -1,6 +1,6 @@
 """Where finished interviews go: the embedded SQLite store or Supabase (one interface)."""
 
-from .records import FeedbackRecord, InterviewRecord, SavedInterview
+from .records import FeedbackRecord, InterviewRecord, SavedInterview, StoredQuestion
 from .sqlite_store import SqliteStore
 from .store import InterviewStore, StoreError
 
@@ -25,5 +25,6 @@ __all__ = [
     "SavedInterview",
     "SqliteStore",
     "StoreError",
+    "StoredQuestion",
     "open_store",
 ]

@@ -39,3 +39,15 @@ class SavedInterview:
     interview_id: str
     interview: InterviewRecord
     feedback: FeedbackRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredQuestion:
+    """A row of ``interview_questions`` (joined to its ``job_roles`` title)."""
+
+    id: str
+    role_title: str
+    text: str
+    question_type: str
+    difficulty: str
+    keywords: tuple[str, ...]

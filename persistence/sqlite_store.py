@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .records import FeedbackRecord, InterviewRecord, SavedInterview
+from .records import FeedbackRecord, InterviewRecord, SavedInterview, StoredQuestion
 from .store import StoreError
 
 _JSON_COLUMNS = ("skipped_stages", "conversation", "total_messages", "metadata")
@@ -74,6 +74,10 @@ class SqliteStore:
 
     async def get_by_room(self, room_name: str) -> SavedInterview | None:
         return await self._run(self._get_by_room, room_name)
+
+    async def questions_for_role(self, role_title: str) -> list[StoredQuestion]:
+        """The embedded store keeps no question table: the bundled bank is used."""
+        return []
 
     async def aclose(self) -> None:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .records import FeedbackRecord, InterviewRecord, SavedInterview
+from .records import FeedbackRecord, InterviewRecord, SavedInterview, StoredQuestion
 
 
 class StoreError(Exception):
@@ -23,5 +23,9 @@ class InterviewStore(Protocol):
         ...
 
     async def get_by_room(self, room_name: str) -> SavedInterview | None: ...
+
+    async def questions_for_role(self, role_title: str) -> list[StoredQuestion]:
+        """Questions the product's database holds for a role (may be empty)."""
+        ...
 
     async def aclose(self) -> None: ...

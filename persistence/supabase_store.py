@@ -14,7 +14,7 @@ from postgrest.exceptions import APIError
 
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
-from .records import FeedbackRecord, InterviewRecord, SavedInterview
+from .records import FeedbackRecord, InterviewRecord, SavedInterview, StoredQuestion
 from .store import StoreError
 
 REQUEST_TIMEOUT_S = 10.0
@@ -101,6 +101,35 @@ class SupabaseStore:
             if fb
             else None,
         )
+
+    async def questions_for_role(self, role_title: str) -> list[StoredQuestion]:
+        """Active questions of the active job role with this title (case-insensitive)."""
+        try:
+            db = await self._db()
+            resp = await (
+                db.table("interview_questions")
+                .select(
+                    "id, question_text, question_type, difficulty_level, "
+                    "expected_answer_keywords, job_roles!inner(title, is_active)"
+                )
+                .ilike("job_roles.title", role_title.replace("%", "").replace("_", r"\_"))
+                .eq("job_roles.is_active", True)
+                .eq("is_active", True)
+                .execute()
+            )
+        except (APIError, httpx.HTTPError, OSError) as e:
+            raise _error("question read", e) from None
+        return [
+            StoredQuestion(
+                id=str(r["id"]),
+                role_title=r["job_roles"]["title"],
+                text=r["question_text"],
+                question_type=r["question_type"],
+                difficulty=r["difficulty_level"],
+                keywords=tuple(k.lower() for k in (r.get("expected_answer_keywords") or ())),
+            )
+            for r in resp.data or []
+        ]
 
     async def aclose(self) -> None:
         if self._client is not None:

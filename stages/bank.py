@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -50,6 +51,14 @@ class Role:
     required_skills: tuple[str, ...]
     technical: tuple[Question, ...]
     behavioral: tuple[Question, ...]
+
+
+DIFFICULTY_LEVELS: dict[str, tuple[str, ...]] = {
+    "easy": ("entry", "mid"),
+    "medium": ("entry", "mid", "senior"),
+    "hard": ("senior", "executive"),
+}
+"""Levels a question of the product database suits, from its ``difficulty_level``."""
 
 
 @dataclass(slots=True)
@@ -139,7 +148,15 @@ class QuestionBank:
 
     # ------------------------------------------------------------ planning
 
-    def plan_questions(self, md: InterviewMetadata, *, seed: str) -> dict[str, StageQuestions]:
+    def plan_questions(
+        self,
+        md: InterviewMetadata,
+        *,
+        seed: str,
+        extra_technical: Sequence[Question] = (),
+        extra_behavioral: Sequence[Question] = (),
+    ) -> dict[str, StageQuestions]:
+        """Questions per stage. ``extra_*`` (from the product database) come first."""
         rng = random.Random(seed)
         role = self.role_for(md.job_role or "")
         level = md.experience_level
@@ -178,16 +195,19 @@ class QuestionBank:
                     term = terms[0]
                     tmpl = rng.choice(self.generic["technical_with_jd"])
                     qs.append(Question("jd-0", tmpl.replace("{term}", term), (term.lower(),)))
+                qs += [q for q in extra_technical if level in q.levels][: n - len(qs)]
                 pool = [
                     q
                     for q in (role.technical if role else self.generic_technical)
-                    if not q.levels or level in q.levels
+                    if (not q.levels or level in q.levels) and q.text not in {x.text for x in qs}
                 ]
                 qs += rng.sample(pool, min(n - len(qs), len(pool)))
             elif stage.id == "behavioral":
+                qs = [q for q in extra_behavioral if level in q.levels][:n]
                 pool = [q for q in (role.behavioral if role else ()) if level in q.levels]
                 pool += [q for q in self.generic_behavioral if not q.levels or level in q.levels]
-                qs = rng.sample(pool, min(n, len(pool)))
+                pool = [q for q in pool if q.text not in {x.text for x in qs}]
+                qs += rng.sample(pool, min(n - len(qs), len(pool)))
             elif stage.id == "candidate_questions":
                 qs = pick(self.generic["candidate_questions"], 1, "cq")
             elif stage.id == "closing":

@@ -158,3 +158,19 @@ def test_every_stage_template_renders():
         )
         assert "$" not in text
     assert "Goodbye" in render("say_client_end")
+
+
+def test_database_questions_come_first_and_are_not_repeated():
+    from stages.bank import Question
+
+    bank = QuestionBank.bundled()
+    md = parse_metadata(
+        '{"job_role": "Backend Developer", "experience_level": "mid"}', require_user=False
+    )
+    seed_q = Question(
+        "db-1", "Explain the difference between SQL and NoSQL databases.", ("acid",), ("mid",)
+    )
+    plan = bank.plan_questions(md, seed="s", extra_technical=[seed_q])
+    texts = [q.text for q in plan["technical"].questions]
+    assert texts[0] == seed_q.text and texts.count(seed_q.text) == 1
+    assert len(texts) == 4
