@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import Callable
 
@@ -61,10 +60,11 @@ class InterviewPersistence:
     async def _write_checkpoints(self) -> None:
         while self._dirty and not self._finalized:
             self._dirty = False
-            machine = copy.deepcopy(self.rt.machine)
-            machine.shutdown()
-            interview, feedback = build_records(self.rt, self._facts(), machine)
+            snap = self.rt.snapshot()
+            snap.machine.shutdown()
+            facts = self._facts()
             try:
+                interview, feedback = await asyncio.to_thread(build_records, snap, facts)
                 async with self._lock:
                     if self._finalized:
                         return

@@ -7,6 +7,7 @@ context each LLM call sees. It holds no connection and does no I/O.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -211,6 +212,17 @@ class InterviewRuntime:
         return llm.ChatContext([system, *kept])
 
     # ------------------------------------------------------------ helpers for the offline LLM
+
+    def snapshot(self) -> InterviewRuntime:
+        """A copy to build rows from off the event loop: the machine deep-copied, the
+        transcript and lists copied, everything read-only shared."""
+        snap = copy.copy(self)
+        snap.machine = copy.deepcopy(self.machine)
+        snap.transcript = Transcript()
+        snap.transcript.messages = [copy.copy(m) for m in self.transcript.messages]
+        snap.latencies = list(self.latencies)
+        snap.errors = list(self.errors)
+        return snap
 
     @property
     def last_agent_stage(self) -> str | None:

@@ -116,13 +116,16 @@ class SpeechSummary:
 
 
 def speech_summary(
-    answers: Sequence[tuple[str, float | None]], pauses: Sequence[float]
+    answers: Sequence[tuple[str, float | None]],
+    pauses: Sequence[float],
+    fillers_per_answer: Sequence[dict[str, int]] | None = None,
 ) -> SpeechSummary:
-    """``answers``: (text, spoken seconds or None); ``pauses``: seconds before answers."""
+    """``answers``: (text, spoken seconds or None); ``pauses``: seconds before answers;
+    ``fillers_per_answer``: :func:`filler_counts` of each answer, if already computed."""
     total_words = sum(len(words(t)) for t, _ in answers)
     fillers: Counter[str] = Counter()
-    for text, _ in answers:
-        fillers.update(filler_counts(text))
+    for counts in fillers_per_answer or [filler_counts(t) for t, _ in answers]:
+        fillers.update(counts)
     timed = [(len(words(t)), s) for t, s in answers if s is not None and s > 0]
     timed_words = sum(w for w, _ in timed)
     timed_seconds = sum(s for _, s in timed)

@@ -67,6 +67,7 @@ def computed_feedback(
 ) -> dict[str, Any]:
     answers: list[dict[str, Any]] = []
     speech_input: list[tuple[str, float | None]] = []
+    fillers: list[dict[str, int]] = []
     pauses: list[float] = []
     per_stage_index: dict[str, int] = {}
     jd_said: set[str] = set()
@@ -74,6 +75,7 @@ def computed_feedback(
         stage = cand.stage or "unknown"
         duration = (cand.ended_at - cand.started_at) if timed else None
         speech_input.append((cand.text, duration))
+        fillers.append(filler_counts(cand.text))
         if timed and agent_msg is not None:
             pause = cand.started_at - agent_msg.ended_at
             if pause >= 0:
@@ -102,10 +104,10 @@ def computed_feedback(
                 "words": n_words,
                 "duration_s": round(duration, 1) if duration is not None else None,
                 "words_per_minute": words_per_minute(n_words, duration),
-                "filler_words": filler_counts(cand.text),
+                "filler_words": fillers[-1],
             }
         )
-    speech = speech_summary(speech_input, pauses)
+    speech = speech_summary(speech_input, pauses, fillers)
     reached = [r for r in records if r.status in ("completed", "ended")]
     summary = (
         f"{len(answers)} answer(s) across {len(reached)} stage(s); "
