@@ -1,0 +1,183 @@
+"""BYOK: sealing each user's provider keys for ``user_api_keys`` (spec: docs/BYOK.md).
+
+* Master keys come only from the environment: ``BYOK_MASTER_KEYS`` is a comma-separated
+  list of ``key_id:base64(32 bytes)``; the first one seals, all of them open (rotation).
+* Each row has its own random ``encryption_salt``. The data key for one user is
+  HKDF-SHA256(master key, salt = UTF-8 bytes of ``encryption_salt``,
+  info = ``"interview-agent/byok/v1|" + user_id``), 32 bytes.
+* The secret is sealed with AES-256-GCM, a random 96-bit nonce, and associated data
+  ``"v1|" + key_id + "|" + user_id + "|" + field`` (``field`` is the column name), so a
+  ciphertext copied to another user, another column or another key id does not open.
+* Text format: ``v1.<key_id>.<base64url(nonce || ciphertext || tag), no padding>``.
+
+Every failure to open (wrong key, wrong user, wrong column, unknown key id, malformed or
+tampered text) raises the one :class:`SecretDecryptionError`, whose message never
+contains key material or the ciphertext.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+FORMAT_VERSION = "v1"
+NONCE_BYTES = 12
+KEY_BYTES = 32
+SALT_BYTES = 16
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+FIELDS = (
+    "openai_key_encrypted",
+    "deepgram_key_encrypted",
+    "livekit_url_encrypted",
+    "livekit_key_encrypted",
+    "livekit_secret_encrypted",
+)
+
+
+class SecretDecryptionError(Exception):
+    """A sealed secret could not be opened. The message says why in general terms only."""
+
+
+class MasterKeyError(ValueError):
+    """``BYOK_MASTER_KEYS`` is missing or malformed (the message never shows a key)."""
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_salt() -> str:
+    """A fresh random ``encryption_salt`` for a new row (base64 of 16 random bytes)."""
+    return base64.b64encode(os.urandom(SALT_BYTES)).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Keyring:
+    """Master keys by id; ``primary`` seals. ``repr`` shows ids only."""
+
+    keys: dict[str, bytes]
+    primary: str
+
+    def __repr__(self) -> str:
+        return f"Keyring(primary={self.primary!r}, ids={sorted(self.keys)})"
+
+    @classmethod
+    def parse(cls, spec: str | None) -> Keyring:
+        if not spec or not spec.strip():
+            raise MasterKeyError("BYOK_MASTER_KEYS is not set")
+        keys: dict[str, bytes] = {}
+        order: list[str] = []
+        for n, part in enumerate(p.strip() for p in spec.split(",")):
+            key_id, sep, encoded = part.partition(":")
+            if not sep or not _KEY_ID.fullmatch(key_id):
+                raise MasterKeyError(f"BYOK_MASTER_KEYS entry {n + 1}: expected key_id:base64")
+            try:
+                raw = base64.b64decode(encoded.strip(), validate=True)
+            except (binascii.Error, ValueError):
+                raise MasterKeyError(f"BYOK_MASTER_KEYS key {key_id!r}: not base64") from None
+            if len(raw) != KEY_BYTES:
+                raise MasterKeyError(f"BYOK_MASTER_KEYS key {key_id!r}: must be 32 bytes")
+            if key_id in keys:
+                raise MasterKeyError(f"BYOK_MASTER_KEYS key {key_id!r}: listed twice")
+            keys[key_id] = raw
+            order.append(key_id)
+        return cls(keys=keys, primary=order[0])
+
+    # ------------------------------------------------------------ primitives
+
+    def _data_key(self, key_id: str, salt: str, user_id: str) -> bytes:
+        hkdf = HKDF(
+            algorithm=hashes.SHA256(),
+            length=KEY_BYTES,
+            salt=salt.encode("utf-8"),
+            info=f"interview-agent/byok/{FORMAT_VERSION}|{user_id}".encode(),
+        )
+        return hkdf.derive(self.keys[key_id])
+
+    @staticmethod
+    def _aad(key_id: str, user_id: str, field: str) -> bytes:
+        return f"{FORMAT_VERSION}|{key_id}|{user_id}|{field}".encode()
+
+    def seal(
+        self,
+        plaintext: str,
+        *,
+        user_id: str,
+        field: str,
+        salt: str,
+        key_id: str | None = None,
+        nonce: bytes | None = None,
+    ) -> str:
+        """Seal under ``key_id`` (default: the primary). ``nonce`` only for test vectors."""
+        if not salt:
+            raise ValueError("encryption_salt must not be empty")
+        kid = key_id or self.primary
+        nonce = nonce if nonce is not None else os.urandom(NONCE_BYTES)
+        if len(nonce) != NONCE_BYTES:
+            raise ValueError("nonce must be 12 bytes")
+        box = AESGCM(self._data_key(kid, salt, user_id)).encrypt(
+            nonce, plaintext.encode("utf-8"), self._aad(kid, user_id, field)
+        )
+        return f"{FORMAT_VERSION}.{kid}.{_b64url(nonce + box)}"
+
+    def key_id_of(self, ciphertext: str) -> str:
+        parts = ciphertext.split(".")
+        if len(parts) != 3 or parts[0] != FORMAT_VERSION or not _KEY_ID.fullmatch(parts[1]):
+            raise SecretDecryptionError("malformed sealed secret (unknown format)")
+        return parts[1]
+
+    def open(self, ciphertext: str, *, user_id: str, field: str, salt: str) -> str:
+        key_id = self.key_id_of(ciphertext)
+        if key_id not in self.keys:
+            raise SecretDecryptionError(f"sealed with an unknown master key id {key_id!r}")
+        try:
+            blob = _unb64url(ciphertext.split(".")[2])
+        except (binascii.Error, ValueError):
+            raise SecretDecryptionError("malformed sealed secret (bad encoding)") from None
+        if len(blob) < NONCE_BYTES + 16:
+            raise SecretDecryptionError("malformed sealed secret (too short)")
+        try:
+            plain = AESGCM(self._data_key(key_id, salt, user_id)).decrypt(
+                blob[:NONCE_BYTES], blob[NONCE_BYTES:], self._aad(key_id, user_id, field)
+            )
+        except InvalidTag:
+            raise SecretDecryptionError(
+                "sealed secret does not open: wrong key, user, column or salt, or tampered"
+            ) from None
+        try:
+            return plain.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SecretDecryptionError("sealed secret is not UTF-8 text") from None
+
+
+# ---------------------------------------------------------------- the DESIGN.md API
+
+_keyring: Keyring | None = None
+
+
+def keyring() -> Keyring:
+    """The process's keyring, from ``BYOK_MASTER_KEYS`` (parsed once)."""
+    global _keyring
+    if _keyring is None:
+        _keyring = Keyring.parse(os.environ.get("BYOK_MASTER_KEYS"))
+    return _keyring
+
+
+def encrypt_secret(plaintext: str, *, user_id: str, field: str, salt: str) -> str:
+    return keyring().seal(plaintext, user_id=user_id, field=field, salt=salt)
+
+
+def decrypt_secret(ciphertext: str, *, user_id: str, field: str, salt: str) -> str:
+    return keyring().open(ciphertext, user_id=user_id, field=field, salt=salt)
