@@ -12,9 +12,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
-
-from livekit.agents import cli as lk_cli
+from typing import TYPE_CHECKING, Any
 
 from persistence import InterviewStore
 from persistence.outbox import FlushResult, Outbox
@@ -22,10 +20,12 @@ from stages.metadata import MetadataError
 
 from .config import ConfigError, load_settings, store_for
 from .log import install_redaction
-from .simulate import SimulationResult, run_simulation, script_lines, stream_lines
+
+if TYPE_CHECKING:
+    from .simulate import SimulationResult
 
 LIVEKIT_COMMANDS = ("dev", "start", "console", "connect", "download-files")
-OUR_COMMANDS = ("simulate", "outbox")
+OUR_COMMANDS = ("simulate", "outbox", "keys")
 USAGE = """usage: python -m agent COMMAND [options]
   dev | start       run the worker (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
   console [--text]  talk to the interviewer in this terminal
@@ -33,6 +33,9 @@ USAGE = """usage: python -m agent COMMAND [options]
                     --script FILE [--metadata FILE] [--offline] [--json] [--room NAME]
   outbox status     what waits to be pushed to the store (and orphaned checkpoints)
   outbox flush      recover orphaned interviews and push everything now
+  keys set --user-id U [--stdin]   seal and save a user's keys (never from argv)
+  keys check --user-id U          which keys are present and open (values never shown)
+  keys rotate                     re-seal every row under the first BYOK master key
   download-files    fetch model files (Docker build step)"""
 
 
@@ -47,8 +50,15 @@ def _livekit(argv: list[str]) -> int:
         settings = load_settings()
         if command in ("dev", "start"):
             settings.require_livekit()
+            store_for(settings)
+            if settings.supabase_url:
+                from .worker import keyring_for
+
+                keyring_for(settings)  # dispatch opens users' keys: the master keys must parse
     except ConfigError as e:
         return _fail(str(e))
+    from livekit.agents import cli as lk_cli
+
     from .worker import build_server
 
     sys.argv = [sys.argv[0], *argv]
@@ -68,6 +78,8 @@ def _simulate(argv: list[str]) -> int:
     parser.add_argument("--room", help="room name to save the interview under")
     args = parser.parse_args(argv)
     _logging()
+    from .simulate import run_simulation, script_lines, stream_lines
+
     try:
         settings = load_settings()
         store = store_for(settings)
@@ -198,4 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         return _simulate(argv[1:])
     if command == "outbox":
         return _outbox(argv[1:])
+    if command == "keys":
+        from .keys_cli import keys_main
+
+        install_redaction()
+        return keys_main(argv[1:])
     return _fail(f"unknown command {command!r}; try --help")

@@ -17,11 +17,13 @@ from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import silero
 
+from persistence import InterviewStore
 from persistence.outbox import Outbox
 from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
 
+from .byok import Keyring, MasterKeyError
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
-from .config import Settings, load_settings, store_for
+from .config import ConfigError, Settings, load_settings, store_for
 from .driver import SessionDriver
 from .finalize import SessionFacts
 from .interviewer import Interviewer
@@ -31,6 +33,7 @@ from .persist import InterviewPersistence
 from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names
 from .questions import stored_questions
 from .runtime import InterviewRuntime
+from .session_keys import KeyLoadError, load_user_keys
 
 logger = logging.getLogger("interview.worker")
 
@@ -58,6 +61,29 @@ def env_keys(settings: Settings) -> ProviderKeys:
     register_secret(keys.openai)
     register_secret(keys.deepgram)
     return keys
+
+
+def keyring_for(settings: Settings) -> Keyring:
+    master = settings.byok_master_keys
+    try:
+        return Keyring.parse(master.get_secret_value() if master else None)
+    except MasterKeyError as e:
+        raise ConfigError(str(e)) from None
+
+
+async def session_provider_keys(
+    settings: Settings, store: InterviewStore, md: InterviewMetadata, *, console: bool
+) -> ProviderKeys:
+    """The keys for one session: the user's own (BYOK) in dispatch mode with Supabase;
+    the environment's in console and local mode. Raises :class:`KeyLoadError`."""
+    if console or not settings.supabase_url:
+        keys = env_keys(settings)
+        if keys.openai is None and not console:
+            raise KeyLoadError("missing_key", "no OpenAI key is available for this session")
+        return keys
+    assert md.user_id is not None  # required by parse_metadata in dispatch mode
+    loaded = await load_user_keys(store, keyring_for(settings), md.user_id)
+    return loaded.providers
 
 
 async def _send_error(room: rtc.Room, code: str, message: str) -> None:
@@ -89,17 +115,19 @@ async def entrypoint(ctx: JobContext) -> None:
 async def run_interview(
     ctx: JobContext, settings: Settings, md: InterviewMetadata, *, console: bool
 ) -> None:
-    keys = env_keys(settings)
+    store = store_for(settings)
+    try:
+        keys = await session_provider_keys(settings, store, md, console=console)
+    except KeyLoadError as e:
+        logger.error("refusing job: %s (%s)", e, e.code)
+        await _send_error(ctx.room, e.code, str(e))
+        await store.aclose()
+        ctx.shutdown(reason=e.code)
+        return
     offline = keys.openai is None
     voice = keys.deepgram is not None and keys.openai is not None
-    if offline and not console:
-        logger.error("refusing job: no OpenAI key for this session")
-        await _send_error(ctx.room, "missing_key", "No OpenAI key is available for this session.")
-        ctx.shutdown(reason="missing_key")
-        return
     # every console run is its own interview, not an update of the last one
     room_name = f"{ctx.room.name}-{ctx.job.id}" if console else ctx.room.name
-    store = store_for(settings)
     stored = await stored_questions(store, md.job_role)
     rt = InterviewRuntime(md, room_name=room_name, offline=offline, stored=stored)
     session: AgentSession = AgentSession(

@@ -1,6 +1,13 @@
 """Where finished interviews go: the embedded SQLite store or Supabase (one interface)."""
 
-from .records import FeedbackRecord, InterviewRecord, SavedInterview, StoredQuestion
+from .records import (
+    KEY_COLUMNS,
+    FeedbackRecord,
+    InterviewRecord,
+    KeyRow,
+    SavedInterview,
+    StoredQuestion,
+)
 from .sqlite_store import SqliteStore
 from .store import InterviewStore, StoreError
 
@@ -19,9 +26,11 @@ def open_store(
 
 
 __all__ = [
+    "KEY_COLUMNS",
     "FeedbackRecord",
     "InterviewRecord",
     "InterviewStore",
+    "KeyRow",
     "SavedInterview",
     "SqliteStore",
     "StoreError",

@@ -51,3 +51,22 @@ class StoredQuestion:
     question_type: str
     difficulty: str
     keywords: tuple[str, ...]
+
+
+KEY_COLUMNS = (
+    "openai_key_encrypted",
+    "deepgram_key_encrypted",
+    "livekit_url_encrypted",
+    "livekit_key_encrypted",
+    "livekit_secret_encrypted",
+)
+
+
+@dataclass(slots=True)
+class KeyRow:
+    """One ``user_api_keys`` row: sealed secrets by column name, never plaintext."""
+
+    user_id: str
+    encryption_salt: str
+    sealed: dict[str, str | None]
+    updated_at: str | None = None

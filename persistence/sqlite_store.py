@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .records import FeedbackRecord, InterviewRecord, SavedInterview, StoredQuestion
+from .records import FeedbackRecord, InterviewRecord, KeyRow, SavedInterview, StoredQuestion
 from .store import StoreError
 
 _JSON_COLUMNS = ("skipped_stages", "conversation", "total_messages", "metadata")
@@ -78,6 +78,10 @@ class SqliteStore:
     async def questions_for_role(self, role_title: str) -> list[StoredQuestion]:
         """The embedded store keeps no question table: the bundled bank is used."""
         return []
+
+    async def load_key_row(self, user_id: str) -> KeyRow | None:
+        """The embedded store holds no user keys (local mode reads them from the env)."""
+        return None
 
     async def aclose(self) -> None:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .records import FeedbackRecord, InterviewRecord, SavedInterview, StoredQuestion
+from .records import FeedbackRecord, InterviewRecord, KeyRow, SavedInterview, StoredQuestion
 
 
 class StoreError(Exception):
@@ -26,6 +26,10 @@ class InterviewStore(Protocol):
 
     async def questions_for_role(self, role_title: str) -> list[StoredQuestion]:
         """Questions the product's database holds for a role (may be empty)."""
+        ...
+
+    async def load_key_row(self, user_id: str) -> KeyRow | None:
+        """The user's ``user_api_keys`` row (sealed), if the store holds keys."""
         ...
 
     async def aclose(self) -> None: ...

@@ -14,7 +14,14 @@ from postgrest.exceptions import APIError
 
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
-from .records import FeedbackRecord, InterviewRecord, SavedInterview, StoredQuestion
+from .records import (
+    KEY_COLUMNS,
+    FeedbackRecord,
+    InterviewRecord,
+    KeyRow,
+    SavedInterview,
+    StoredQuestion,
+)
 from .store import StoreError
 
 REQUEST_TIMEOUT_S = 10.0
@@ -130,6 +137,54 @@ class SupabaseStore:
             )
             for r in resp.data or []
         ]
+
+    # ------------------------------------------------------------ user_api_keys
+
+    @staticmethod
+    def _key_row(r: dict[str, Any]) -> KeyRow:
+        return KeyRow(
+            user_id=str(r["user_id"]),
+            encryption_salt=r["encryption_salt"],
+            sealed={c: r.get(c) for c in KEY_COLUMNS},
+            updated_at=r.get("updated_at"),
+        )
+
+    async def load_key_row(self, user_id: str) -> KeyRow | None:
+        try:
+            db = await self._db()
+            resp = await db.table("user_api_keys").select("*").eq("user_id", user_id).execute()
+        except (APIError, httpx.HTTPError, OSError) as e:
+            raise _error("key read", e) from None
+        return self._key_row(resp.data[0]) if resp.data else None
+
+    async def key_rows(self) -> list[KeyRow]:
+        try:
+            db = await self._db()
+            resp = await db.table("user_api_keys").select("*").order("user_id").execute()
+        except (APIError, httpx.HTTPError, OSError) as e:
+            raise _error("key read", e) from None
+        return [self._key_row(r) for r in resp.data or []]
+
+    async def save_key_row(self, row: KeyRow, *, expected_updated_at: str | None = None) -> bool:
+        """Insert or update; with ``expected_updated_at``, only if the row is unchanged
+        since it was read (returns False when someone else changed it)."""
+        body: dict[str, Any] = {"user_id": row.user_id, "encryption_salt": row.encryption_salt}
+        body.update(row.sealed)
+        try:
+            db = await self._db()
+            if expected_updated_at is None:
+                resp = await db.table("user_api_keys").upsert(body, on_conflict="user_id").execute()
+            else:
+                resp = await (
+                    db.table("user_api_keys")
+                    .update(body)
+                    .eq("user_id", row.user_id)
+                    .eq("updated_at", expected_updated_at)
+                    .execute()
+                )
+        except (APIError, httpx.HTTPError, OSError) as e:
+            raise _error("key write", e) from None
+        return bool(resp.data)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -1,0 +1,187 @@
+"""``python -m agent keys set|check|rotate``: manage sealed user keys in Supabase.
+
+Secrets are read from standard input (``name=value`` lines) or the environment, never
+from the command line, and never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import uuid
+
+from persistence import KEY_COLUMNS, KeyRow, StoreError
+from persistence.supabase_store import SupabaseStore
+
+from .byok import Keyring, MasterKeyError, SecretDecryptionError, new_salt
+from .config import ConfigError, Settings, load_settings
+
+NAMES = {
+    "openai": "openai_key_encrypted",
+    "deepgram": "deepgram_key_encrypted",
+    "livekit_url": "livekit_url_encrypted",
+    "livekit_key": "livekit_key_encrypted",
+    "livekit_secret": "livekit_secret_encrypted",
+}
+ENV = {
+    "openai": "OPENAI_API_KEY",
+    "deepgram": "DEEPGRAM_API_KEY",
+    "livekit_url": "USER_LIVEKIT_URL",
+    "livekit_key": "USER_LIVEKIT_API_KEY",
+    "livekit_secret": "USER_LIVEKIT_API_SECRET",
+}
+REQUIRED = ("openai_key_encrypted", "deepgram_key_encrypted")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _secrets_from_input(use_stdin: bool) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if use_stdin:
+        for n, line in enumerate(sys.stdin.read().splitlines(), start=1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            name, sep, value = line.partition("=")
+            name = name.strip().lower()
+            if not sep or name not in NAMES:
+                raise ValueError(
+                    f"stdin line {n}: expected one of {', '.join(NAMES)} as name=value"
+                )
+            if value.strip():
+                found[name] = value.strip()
+    else:
+        for name, var in ENV.items():
+            if os.environ.get(var):
+                found[name] = os.environ[var]
+    return found
+
+
+def _store_and_ring(settings: Settings) -> tuple[SupabaseStore, Keyring]:
+    if not settings.supabase_url or not settings.supabase_service_role_key:
+        raise ConfigError("keys commands need SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+    master = settings.byok_master_keys.get_secret_value() if settings.byok_master_keys else None
+    try:
+        ring = Keyring.parse(master)
+    except MasterKeyError as e:
+        raise ConfigError(str(e)) from None
+    store = SupabaseStore(
+        settings.supabase_url, settings.supabase_service_role_key.get_secret_value()
+    )
+    return store, ring
+
+
+async def _set(store: SupabaseStore, ring: Keyring, user_id: str, secrets: dict[str, str]) -> int:
+    row = await store.load_key_row(user_id) or KeyRow(
+        user_id=user_id, encryption_salt=new_salt(), sealed=dict.fromkeys(KEY_COLUMNS)
+    )
+    for name, value in secrets.items():
+        column = NAMES[name]
+        row.sealed[column] = ring.seal(
+            value, user_id=user_id, field=column, salt=row.encryption_salt
+        )
+    await store.save_key_row(row)
+    print(f"saved {len(secrets)} key(s) for user {user_id}: {', '.join(sorted(secrets))}")
+    return 0
+
+
+async def _check(store: SupabaseStore, ring: Keyring, user_id: str) -> int:
+    row = await store.load_key_row(user_id)
+    if row is None:
+        print(f"user {user_id}: no keys saved")
+        return 1
+    ok = True
+    for name, column in NAMES.items():
+        sealed = row.sealed.get(column)
+        if not sealed:
+            state = "absent"
+            ok = ok and column not in REQUIRED
+        else:
+            try:
+                ring.open(sealed, user_id=user_id, field=column, salt=row.encryption_salt)
+                state = f"present, opens (key {ring.key_id_of(sealed)})"
+            except SecretDecryptionError as e:
+                state = f"present, does NOT open: {e}"
+                ok = False
+        print(f"{name:15} {state}")
+    return 0 if ok else 1
+
+
+async def _rotate(store: SupabaseStore, ring: Keyring) -> int:
+    rotated = current = failed = raced = 0
+    for row in await store.key_rows():
+        changed = False
+        try:
+            for column, sealed in row.sealed.items():
+                if not sealed or ring.key_id_of(sealed) == ring.primary:
+                    continue
+                plain = ring.open(
+                    sealed, user_id=row.user_id, field=column, salt=row.encryption_salt
+                )
+                row.sealed[column] = ring.seal(
+                    plain, user_id=row.user_id, field=column, salt=row.encryption_salt
+                )
+                changed = True
+        except SecretDecryptionError as e:
+            failed += 1
+            print(f"user {row.user_id}: not rotated: {e}", file=sys.stderr)
+            continue
+        if not changed:
+            current += 1
+        elif await store.save_key_row(row, expected_updated_at=row.updated_at):
+            rotated += 1
+        else:
+            raced += 1  # changed meanwhile: a re-run picks it up
+    print(
+        f"rotated {rotated}, already on {ring.primary} {current}, "
+        f"changed meanwhile {raced}, failed {failed}"
+    )
+    return 0 if failed == 0 and raced == 0 else 1
+
+
+def keys_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent keys")
+    sub = parser.add_subparsers(dest="action", required=True)
+    p_set = sub.add_parser("set", help="seal and save a user's keys (stdin name=value or env)")
+    p_set.add_argument("--user-id", required=True)
+    p_set.add_argument("--stdin", action="store_true", help="read name=value lines from stdin")
+    p_check = sub.add_parser("check", help="which keys are present and open (never shown)")
+    p_check.add_argument("--user-id", required=True)
+    sub.add_parser("rotate", help="re-seal every row under the first master key")
+    args = parser.parse_args(argv)
+    user_id = getattr(args, "user_id", None)
+    if user_id is not None:
+        try:
+            user_id = str(uuid.UUID(user_id))
+        except ValueError:
+            return _fail("--user-id must be a UUID")
+    try:
+        settings = load_settings()
+        store, ring = _store_and_ring(settings)
+        secrets: dict[str, str] = {}
+        if args.action == "set":
+            secrets = _secrets_from_input(args.stdin)
+            if not secrets and not args.stdin and not sys.stdin.isatty():
+                secrets = _secrets_from_input(True)
+    except (ConfigError, ValueError) as e:
+        return _fail(str(e))
+    if args.action == "set" and not secrets:
+        return _fail("no keys given: pipe name=value lines on stdin or set OPENAI_API_KEY etc.")
+
+    async def run() -> int:
+        try:
+            if args.action == "set":
+                return await _set(store, ring, user_id, secrets)
+            if args.action == "check":
+                return await _check(store, ring, user_id)
+            return await _rotate(store, ring)
+        except StoreError as e:
+            return _fail(str(e), 1)
+        finally:
+            await store.aclose()
+
+    return asyncio.run(run())

@@ -1,0 +1,155 @@
+"""BYOK against the real stack: keys CLI, rotation, per-session loading and its refusals."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from agent.byok import Keyring
+from agent.config import Settings
+from agent.session_keys import KeyLoadError, load_user_keys
+from agent.worker import session_provider_keys
+from persistence.supabase_store import SupabaseStore
+from stages.metadata import parse_metadata
+
+pytestmark = pytest.mark.stack
+
+OPENAI = "sk-proj-user-owned-0123456789abcdefghij"
+DEEPGRAM = "dg-user-owned-0123456789abcdef"
+K_OLD = "old:" + base64.b64encode(bytes(range(32))).decode()
+K_NEW = "new:" + base64.b64encode(bytes(range(1, 33))).decode()
+
+
+def agent(stack, *args, master=K_OLD, stdin=None, **extra_env):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI", "DEEPGRAM", "LIVEKIT", "BYOK"))
+    }
+    env.update(
+        SUPABASE_URL=stack.url, SUPABASE_SERVICE_ROLE_KEY=stack.service_key, BYOK_MASTER_KEYS=master
+    )
+    env.update(extra_env)
+    return subprocess.run([sys.executable, "-m", "agent", *args], input=stdin, capture_output=True,
+                          text=True, env=env, timeout=60)  # fmt: skip
+
+
+@pytest.fixture
+def user(supabase_stack):
+    return supabase_stack.create_user(f"k-{uuid.uuid4().hex[:8]}@example.com")
+
+
+def test_keys_set_check_never_show_secrets(supabase_stack, user):
+    out = agent(supabase_stack, "keys", "set", "--user-id", user, "--stdin",
+                stdin=f"openai={OPENAI}\ndeepgram={DEEPGRAM}\n")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"saved 2 key(s) for user {user}: deepgram, openai"
+    row = supabase_stack.psql(
+        f"select openai_key_encrypted || ' ' || encryption_salt from user_api_keys where user_id='{user}'"
+    )
+    assert row.startswith("v1.old.") and OPENAI not in row
+    check = agent(supabase_stack, "keys", "check", "--user-id", user)
+    assert check.returncode == 0
+    assert "openai          present, opens (key old)" in check.stdout
+    assert "livekit_url     absent" in check.stdout
+    for stream in (out.stdout, out.stderr, check.stdout, check.stderr):
+        assert OPENAI not in stream and OPENAI[:12] not in stream and DEEPGRAM not in stream
+
+
+def test_keys_from_environment_and_wrong_master(supabase_stack, user):
+    out = agent(
+        supabase_stack,
+        "keys",
+        "set",
+        "--user-id",
+        user,
+        OPENAI_API_KEY=OPENAI,
+        DEEPGRAM_API_KEY=DEEPGRAM,
+    )
+    assert out.returncode == 0, out.stderr
+    bad = agent(
+        supabase_stack,
+        "keys",
+        "check",
+        "--user-id",
+        user,
+        master="old:" + base64.b64encode(os.urandom(32)).decode(),
+    )
+    assert bad.returncode == 1 and "does NOT open" in bad.stdout
+    missing = agent(supabase_stack, "keys", "check", "--user-id", user, master="")
+    assert (
+        missing.returncode == 2 and missing.stderr.strip() == "error: BYOK_MASTER_KEYS is not set"
+    )
+
+
+def test_rotate_reseals_everything_and_is_rerunnable(supabase_stack, user):
+    assert (
+        agent(
+            supabase_stack, "keys", "set", "--user-id", user, "--stdin", stdin=f"openai={OPENAI}\n"
+        ).returncode
+        == 0
+    )
+    both = f"{K_NEW},{K_OLD}"
+    first = agent(supabase_stack, "keys", "rotate", master=both)
+    assert first.returncode == 0, first.stderr
+    assert "failed 0" in first.stdout
+    assert (
+        supabase_stack.psql(
+            "select count(*) from user_api_keys where openai_key_encrypted like 'v1.old.%'"
+        )
+        == "0"
+    )
+    again = agent(supabase_stack, "keys", "rotate", master=both)
+    assert again.stdout.startswith("rotated 0, already on new")
+    check = agent(supabase_stack, "keys", "check", "--user-id", user, master=K_NEW)
+    assert "openai          present, opens (key new)" in check.stdout
+
+
+async def test_session_loads_the_users_keys_and_refuses_clearly(supabase_stack, user):
+    ring = Keyring.parse(K_OLD)
+    store = SupabaseStore(supabase_stack.url, supabase_stack.service_key)
+    settings = Settings(_env_file=None, supabase_url=supabase_stack.url,
+                        supabase_service_role_key=supabase_stack.service_key, byok_master_keys=K_OLD)  # fmt: skip
+    md = parse_metadata(f'{{"user_id": "{user}"}}', require_user=True)
+    try:
+        with pytest.raises(KeyLoadError) as err:
+            await session_provider_keys(settings, store, md, console=False)
+        assert err.value.code == "no_keys"
+
+        agent(
+            supabase_stack, "keys", "set", "--user-id", user, "--stdin", stdin=f"openai={OPENAI}\n"
+        )
+        with pytest.raises(KeyLoadError) as err:
+            await load_user_keys(store, ring, user)
+        assert err.value.code == "missing_key" and "deepgram" in str(err.value)
+
+        agent(
+            supabase_stack,
+            "keys",
+            "set",
+            "--user-id",
+            user,
+            "--stdin",
+            stdin=f"deepgram={DEEPGRAM}\n",
+        )
+        keys = await session_provider_keys(settings, store, md, console=False)
+        assert (keys.openai, keys.deepgram) == (OPENAI, DEEPGRAM)
+        assert OPENAI not in repr(keys)
+
+        # a ciphertext moved to another column (or user) does not open
+        supabase_stack.psql(
+            f"update user_api_keys set deepgram_key_encrypted = openai_key_encrypted where user_id='{user}'"
+        )
+        with pytest.raises(KeyLoadError) as err:
+            await load_user_keys(store, ring, user)
+        assert err.value.code == "key_decrypt_failed"
+        assert OPENAI not in str(err.value)
+    finally:
+        await store.aclose()
+    # nothing was written for sessions that never started
+    assert supabase_stack.psql(f"select count(*) from interviews where user_id='{user}'") == "0"
