@@ -33,13 +33,6 @@ NONCE_BYTES = 12
 KEY_BYTES = 32
 SALT_BYTES = 16
 _KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-FIELDS = (
-    "openai_key_encrypted",
-    "deepgram_key_encrypted",
-    "livekit_url_encrypted",
-    "livekit_key_encrypted",
-    "livekit_secret_encrypted",
-)
 
 
 class SecretDecryptionError(Exception):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .simulate import SimulationResult
 
 LIVEKIT_COMMANDS = ("dev", "start", "console", "connect", "download-files")
-OUR_COMMANDS = ("simulate", "outbox", "keys")
+OUR_COMMANDS = ("simulate", "outbox", "keys", "join")
 USAGE = """usage: python -m agent COMMAND [options]
   dev | start       run the worker (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
   console [--text]  talk to the interviewer in this terminal
@@ -36,6 +36,7 @@ USAGE = """usage: python -m agent COMMAND [options]
   keys set --user-id U [--stdin]   seal and save a user's keys (never from argv)
   keys check --user-id U          which keys are present and open (values never shown)
   keys rotate                     re-seal every row under the first BYOK master key
+  join --user-id U --room R       interview in a room of the user's own LiveKit project
   download-files    fetch model files (Docker build step)"""
 
 
@@ -210,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         return _simulate(argv[1:])
     if command == "outbox":
         return _outbox(argv[1:])
+    if command == "join":
+        from .join import join_main
+
+        install_redaction()
+        return join_main(argv[1:])
     if command == "keys":
         from .keys_cli import keys_main
 

@@ -12,19 +12,13 @@ import os
 import sys
 import uuid
 
-from persistence import KEY_COLUMNS, KeyRow, StoreError
+from persistence import KEY_COLUMNS, KEY_NAMES, KeyRow, StoreError
 from persistence.supabase_store import SupabaseStore
 
 from .byok import Keyring, MasterKeyError, SecretDecryptionError, new_salt
 from .config import ConfigError, Settings, load_settings
 
-NAMES = {
-    "openai": "openai_key_encrypted",
-    "deepgram": "deepgram_key_encrypted",
-    "livekit_url": "livekit_url_encrypted",
-    "livekit_key": "livekit_key_encrypted",
-    "livekit_secret": "livekit_secret_encrypted",
-}
+NAMES = KEY_NAMES
 ENV = {
     "openai": "OPENAI_API_KEY",
     "deepgram": "DEEPGRAM_API_KEY",

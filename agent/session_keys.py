@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from persistence import InterviewStore, StoreError
+from persistence import KEY_NAMES, InterviewStore, StoreError
 
 from .byok import Keyring, SecretDecryptionError
 from .log import register_secret
@@ -58,7 +58,8 @@ async def load_user_keys(
         raise KeyLoadError("no_keys", "the user has no saved API keys")
     missing = [c for c in required if not row.sealed.get(c)]
     if missing:
-        names = ", ".join(c.removesuffix("_key_encrypted") for c in missing)
+        short = {column: name for name, column in KEY_NAMES.items()}
+        names = ", ".join(short[c] for c in missing)
         raise KeyLoadError("missing_key", f"the user's keys lack: {names}")
     opened: dict[str, str] = {}
     for column, sealed in row.sealed.items():

@@ -2,6 +2,7 @@
 
 from .records import (
     KEY_COLUMNS,
+    KEY_NAMES,
     FeedbackRecord,
     InterviewRecord,
     KeyRow,
@@ -27,6 +28,7 @@ def open_store(
 
 __all__ = [
     "KEY_COLUMNS",
+    "KEY_NAMES",
     "FeedbackRecord",
     "InterviewRecord",
     "InterviewStore",

@@ -53,13 +53,15 @@ class StoredQuestion:
     keywords: tuple[str, ...]
 
 
-KEY_COLUMNS = (
-    "openai_key_encrypted",
-    "deepgram_key_encrypted",
-    "livekit_url_encrypted",
-    "livekit_key_encrypted",
-    "livekit_secret_encrypted",
-)
+KEY_NAMES: dict[str, str] = {
+    "openai": "openai_key_encrypted",
+    "deepgram": "deepgram_key_encrypted",
+    "livekit_url": "livekit_url_encrypted",
+    "livekit_key": "livekit_key_encrypted",
+    "livekit_secret": "livekit_secret_encrypted",
+}
+"""Short names (used by the keys commands and in messages) of the sealed columns."""
+KEY_COLUMNS = tuple(KEY_NAMES.values())
 
 
 @dataclass(slots=True)

@@ -153,3 +153,23 @@ async def test_session_loads_the_users_keys_and_refuses_clearly(supabase_stack, 
         await store.aclose()
     # nothing was written for sessions that never started
     assert supabase_stack.psql(f"select count(*) from interviews where user_id='{user}'") == "0"
+
+
+def test_join_refuses_a_user_without_livekit_credentials(supabase_stack, user):
+    agent(
+        supabase_stack,
+        "keys",
+        "set",
+        "--user-id",
+        user,
+        "--stdin",
+        stdin=f"openai={OPENAI}\ndeepgram={DEEPGRAM}\n",
+    )
+    out = agent(supabase_stack, "join", "--user-id", user, "--room", "r1")
+    assert out.returncode == 1
+    assert (
+        out.stderr.strip()
+        == "error: the user's keys lack: livekit_url, livekit_key, livekit_secret (missing_key)"
+    )
+    bad = agent(supabase_stack, "join", "--user-id", "nope", "--room", "r1")
+    assert bad.returncode == 2 and "UUID" in bad.stderr

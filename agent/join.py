@@ -1,0 +1,118 @@
+"""``python -m agent join --user-id U --room R``: interview in one room of the user's own
+LiveKit project, with the LiveKit URL/key/secret opened from their ``user_api_keys``.
+
+The credentials go straight to the worker object and the room API client (never to the
+environment). The room gets the user's id in its metadata when it has none, so the job
+loads that user's provider keys exactly like a dispatched job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import uuid
+
+from livekit import api
+
+from persistence.supabase_store import SupabaseStore
+
+from .config import ConfigError, load_settings, store_for
+from .session_keys import KeyLoadError, LiveKitCredentials, load_user_keys
+
+logger = logging.getLogger("interview.join")
+
+NEEDED = (
+    "openai_key_encrypted",
+    "deepgram_key_encrypted",
+    "livekit_url_encrypted",
+    "livekit_key_encrypted",
+    "livekit_secret_encrypted",
+)
+
+
+async def _room_with_user(lk: LiveKitCredentials, room: str, user_id: str) -> api.Room:
+    async with api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret) as client:
+        found = await client.room.list_rooms(api.ListRoomsRequest(names=[room]))
+        if not found.rooms:
+            meta = json.dumps({"user_id": user_id})
+            return await client.room.create_room(api.CreateRoomRequest(name=room, metadata=meta))
+        info = found.rooms[0]
+        try:
+            current = json.loads(info.metadata or "{}")
+        except json.JSONDecodeError:
+            current = None
+        if not isinstance(current, dict) or current.get("user_id") != user_id:
+            merged = {**(current if isinstance(current, dict) else {}), "user_id": user_id}
+            info = await client.room.update_room_metadata(
+                api.UpdateRoomMetadataRequest(room=room, metadata=json.dumps(merged))
+            )
+        return info
+
+
+def join_main(argv: list[str]) -> int:
+    import argparse
+
+    from .worker import build_server, keyring_for
+
+    parser = argparse.ArgumentParser(prog="python -m agent join")
+    parser.add_argument("--user-id", required=True)
+    parser.add_argument("--room", required=True)
+    args = parser.parse_args(argv)
+    try:
+        user_id = str(uuid.UUID(args.user_id))
+    except ValueError:
+        print("error: --user-id must be a UUID", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+        store = store_for(settings)
+        if not isinstance(store, SupabaseStore):
+            raise ConfigError("join needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+        ring = keyring_for(settings)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    async def load() -> LiveKitCredentials | None:
+        try:
+            keys = await load_user_keys(store, ring, user_id, required=NEEDED)
+        finally:
+            await store.aclose()
+        return keys.livekit
+
+    try:
+        lk = asyncio.run(load())
+    except KeyLoadError as e:
+        print(f"error: {e} ({e.code})", file=sys.stderr)
+        return 1
+    assert lk is not None
+    server = build_server(settings)
+    server.update_options(ws_url=lk.url, api_key=lk.api_key, api_secret=lk.api_secret)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def start_job() -> None:
+        info = await _room_with_user(lk, args.room, user_id)
+        await server.simulate_job(
+            room=args.room,
+            fake_job=False,
+            room_info=info,
+            agent_identity=f"interviewer-{uuid.uuid4().hex[:8]}",
+        )
+
+    @server.once("worker_started")
+    def _on_started() -> None:
+        task = loop.create_task(start_job())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    try:
+        loop.run_until_complete(server.run(devmode=True, unregistered=True))
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(server.aclose())
+    return 0
