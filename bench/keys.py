@@ -39,9 +39,11 @@ async def run(runs: int) -> dict:
             "APIabc",
             "s" * 43,
         ]
-        row = KeyRow(user_id=user, encryption_salt=salt, sealed={
-            c: ring.seal(v, user_id=user, field=c, salt=salt) for c, v in zip(KEY_COLUMNS, values, strict=True)
-        })  # fmt: skip
+        sealed = {
+            c: ring.seal(v, user_id=user, field=c, salt=salt)
+            for c, v in zip(KEY_COLUMNS, values, strict=True)
+        }
+        row = KeyRow(user_id=user, encryption_salt=salt, sealed=sealed)
         await store.save_key_row(row)
         await load_user_keys(store, ring, user)  # warm the connection
         whole, crypto = [], []
