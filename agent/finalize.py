@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from importlib import metadata as pkg_metadata
 from typing import Any
 
-from feedback.report import computed_feedback
+from feedback.report import computed_feedback, offline_feedback
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore
 from stages.machine import InterviewMachine
 from stages.transcript import conversation_json, iso
@@ -125,15 +125,15 @@ def build_records(
         total_messages=rt.transcript.totals(),
         metadata=metadata,
     )
+    computed = computed_feedback(
+        rt.transcript.messages,
+        m.stages,
+        rt.planned,
+        timed=facts.timed,
+        jd_terms=rt.bank.terms_in(md.job_description),
+    )
     feedback = FeedbackRecord(
-        user_id=md.user_id,
-        feedback_data=computed_feedback(
-            rt.transcript.messages,
-            m.stages,
-            rt.planned,
-            timed=facts.timed,
-            jd_terms=rt.bank.terms_in(md.job_description),
-        ),
+        user_id=md.user_id, feedback_data=offline_feedback(rt.transcript.messages, computed)
     )
     return interview, feedback
 

@@ -89,14 +89,14 @@ class Interviewer(Agent):
         """Skip the current part of the interview. Call only when the candidate clearly
         asks to skip this part or this question."""
         rt = self.runtime
-        return describe(rt.apply(rt.machine.skip("spoken")), rt, "Skipped.")
+        return describe(rt.control(rt.machine.skip("spoken")), rt, "Skipped.")
 
     @function_tool
     async def end_interview(self, context: RunContext) -> str:
         """The candidate asked to stop or end the interview. This does not end it yet:
         the candidate must confirm."""
         rt = self.runtime
-        effects = rt.apply(rt.machine.request_end())
+        effects = rt.control(rt.machine.request_end())
         return describe(
             effects,
             rt,
@@ -108,13 +108,13 @@ class Interviewer(Agent):
     async def confirm_end_interview(self, context: RunContext) -> str:
         """The candidate confirmed they want to end the interview now."""
         rt = self.runtime
-        return describe(rt.apply(rt.machine.confirm_end()), rt, "Ended.")
+        return describe(rt.control(rt.machine.confirm_end()), rt, "Ended.")
 
     @function_tool
     async def cancel_end_interview(self, context: RunContext) -> str:
         """The candidate changed their mind and wants to continue the interview."""
         rt = self.runtime
-        rt.apply(rt.machine.cancel_end())
+        rt.control(rt.machine.cancel_end())
         question = rt.last_question or "the current question"
         return f"Continuing. Say so in a few words and repeat this question: {question}"
 
@@ -122,7 +122,7 @@ class Interviewer(Agent):
     async def repeat_question(self, context: RunContext) -> str:
         """The candidate asked to hear the question again, or to have it rephrased."""
         rt = self.runtime
-        effects = rt.apply(rt.machine.repeat())
+        effects = rt.control(rt.machine.repeat())
         question = rt.last_question or "the current question"
         return describe(effects, rt, f"Repeat or rephrase this question: {question}")
 
@@ -130,7 +130,7 @@ class Interviewer(Agent):
     async def give_candidate_time(self, context: RunContext) -> str:
         """The candidate asked for a moment to think before answering."""
         rt = self.runtime
-        effects = rt.apply(rt.machine.need_moment())
+        effects = rt.control(rt.machine.need_moment())
         return describe(
             effects, rt, "Tell the candidate to take their time, in a few words, then wait."
         )

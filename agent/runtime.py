@@ -109,6 +109,11 @@ class InterviewRuntime:
             effects += self.machine.candidate_turn(msg.id)
         return self.apply(effects)
 
+    def control(self, effects: list[Effect]) -> list[Effect]:
+        """A spoken request was handled: the candidate's last turn was not an answer."""
+        self.transcript.mark_last_candidate_request()
+        return self.apply(effects)
+
     def ignore_speech(self, speech_id: str) -> None:
         """A speech that is not an interview turn (a silence prompt, a farewell)."""
         self._ignored_speech.add(speech_id)
@@ -126,6 +131,9 @@ class InterviewRuntime:
         m = self.machine
         record, before = m.record, m.record.questions_asked
         effects = self.apply(m.agent_turn(speech_id))
+        self.transcript.mark_agent_items(
+            {i.id for i in items}, question=record.questions_asked > before
+        )
         if record.questions_asked > before:
             self.last_question = " ".join(
                 (i.text_content or "").strip()

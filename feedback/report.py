@@ -14,6 +14,7 @@ from stages.bank import Question, StageQuestions
 from stages.machine import StageRecord
 from stages.transcript import Message
 
+from .grounding import grounded
 from .metrics import (
     filler_counts,
     keyword_coverage,
@@ -22,6 +23,7 @@ from .metrics import (
     words,
     words_per_minute,
 )
+from .observations import observations
 
 FEEDBACK_SCHEMA_VERSION = 1
 EXCERPT_CHARS = 300
@@ -46,15 +48,22 @@ def _match_question(
 
 
 def answer_pairs(messages: Sequence[Message]) -> list[tuple[Message | None, Message]]:
-    """Each candidate message with the agent message just before it."""
+    """Each answer with the question it answers. Requests ("could you repeat that?") are
+    not answers, and a repeat or "take your time" does not replace the question."""
     pairs: list[tuple[Message | None, Message]] = []
-    last_agent: Message | None = None
+    last_question: Message | None = None
     for m in messages:
         if m.role == "agent":
-            last_agent = m
-        else:
-            pairs.append((last_agent, m))
+            if m.question:
+                last_question = m
+        elif not m.request:
+            pairs.append((last_question, m))
     return pairs
+
+
+def answer_texts(messages: Sequence[Message]) -> list[str]:
+    """The full text of each answer listed in ``feedback_data["answers"]``, in order."""
+    return [c.text for _, c in answer_pairs(messages) if (c.stage or "") in ANSWER_STAGES]
 
 
 def computed_feedback(
@@ -74,12 +83,12 @@ def computed_feedback(
     for agent_msg, cand in answer_pairs(messages):
         stage = cand.stage or "unknown"
         duration = (cand.ended_at - cand.started_at) if timed else None
+        pause: float | None = None
+        if timed and agent_msg is not None and cand.started_at >= agent_msg.ended_at:
+            pause = cand.started_at - agent_msg.ended_at
+            pauses.append(pause)
         speech_input.append((cand.text, duration))
         fillers.append(filler_counts(cand.text))
-        if timed and agent_msg is not None:
-            pause = cand.started_at - agent_msg.ended_at
-            if pause >= 0:
-                pauses.append(pause)
         mentioned, _ = keyword_coverage(cand.text, jd_terms)
         jd_said.update(mentioned)
         if stage not in ANSWER_STAGES:
@@ -104,6 +113,7 @@ def computed_feedback(
                 "words": n_words,
                 "duration_s": round(duration, 1) if duration is not None else None,
                 "words_per_minute": words_per_minute(n_words, duration),
+                "pause_before_s": round(pause, 1) if pause is not None else None,
                 "filler_words": fillers[-1],
             }
         )
@@ -138,5 +148,18 @@ def computed_feedback(
             "missing": [t for t in jd_terms if t not in jd_said],
         },
         "improvement_plan": {"short_term": [], "long_term": [], "practice_suggestions": []},
-        "generated_by": {"model": None, "fallback": True},
+        "generated_by": {"model": None, "fallback": True, "error": None},
+    }
+
+
+def offline_feedback(messages: Sequence[Message], computed: dict[str, Any]) -> dict[str, Any]:
+    """Computed metrics plus rule-based observations, grounded in the candidate's words."""
+    said = answer_texts(messages)
+    notes = observations(computed, dict(enumerate(said)))
+    everything = [m.text for m in messages if m.role == "candidate"]
+    return {
+        **computed,
+        "strengths": grounded(notes["strengths"], everything),
+        "areas_for_improvement": grounded(notes["areas_for_improvement"], everything),
+        "improvement_plan": notes["improvement_plan"],
     }

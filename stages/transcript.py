@@ -28,6 +28,10 @@ class Message:
     ended_at: float
     interrupted: bool = False
     item_ids: list[str] = field(default_factory=list)
+    request: bool = False
+    """A candidate turn that was a request (repeat, skip, end, a moment), not an answer."""
+    question: bool = True
+    """An agent turn that asked a question (not a repeat, "take your time", confirmation)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +93,17 @@ class Transcript:
 
     def by_role(self, role: Role) -> list[Message]:
         return [m for m in self.messages if m.role == role]
+
+    def mark_last_candidate_request(self) -> None:
+        for m in reversed(self.messages):
+            if m.role == "candidate":
+                m.request = True
+                return
+
+    def mark_agent_items(self, item_ids: set[str], *, question: bool) -> None:
+        for m in self.messages:
+            if m.role == "agent" and item_ids.intersection(m.item_ids):
+                m.question = question
 
     def last_agent_text(self) -> str | None:
         for m in reversed(self.messages):

@@ -1,0 +1,143 @@
+"""The ``feedback_data`` contract as a model: every saved document must validate.
+
+Two models live here: :class:`FeedbackData` (what is saved, DESIGN.md) and
+:class:`Assessment` (what the language model must return; its JSON schema is sent with
+the request and its answer is validated before anything from it is used).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Scores(_Strict):
+    technical: float | None = Field(default=None, ge=0, le=10)
+    communication: float | None = Field(default=None, ge=0, le=10)
+    confidence: float | None = Field(default=None, ge=0, le=10)
+    structure: float | None = Field(default=None, ge=0, le=10)
+
+
+class Point(_Strict):
+    point: str
+    evidence: str
+    suggestion: str | None = None
+
+
+class StageFeedback(_Strict):
+    id: str
+    status: str | None = None
+    score: float | None = Field(default=None, ge=0, le=10)
+    feedback: str | None = None
+
+
+class Star(_Strict):
+    situation: bool
+    task: bool
+    action: bool
+    result: bool
+
+
+class AnswerFeedback(_Strict):
+    stage: str
+    question: str | None
+    question_id: str | None = None
+    answer_excerpt: str
+    score: float | None = Field(default=None, ge=0, le=10)
+    star: Star | None = None
+    keywords_mentioned: list[str]
+    missing_keywords: list[str]
+    suggested_improvement: str | None = None
+    words: int = Field(ge=0)
+    duration_s: float | None = None
+    words_per_minute: float | None = None
+    pause_before_s: float | None = None
+    filler_words: dict[str, int]
+
+
+class Speech(_Strict):
+    words_per_minute: float | None
+    filler_words: dict[str, int]
+    fillers_per_100_words: float | None
+    avg_answer_seconds: float | None
+    longest_pause_s: float | None
+    total_words: int = Field(ge=0)
+
+
+class TermCoverage(_Strict):
+    mentioned: list[str]
+    missing: list[str]
+
+
+class ImprovementPlan(_Strict):
+    short_term: list[str]
+    long_term: list[str]
+    practice_suggestions: list[str]
+
+
+class GeneratedBy(_Strict):
+    model: str | None
+    fallback: bool
+    error: str | None = None
+
+
+class FeedbackData(_Strict):
+    schema_version: Literal[1]
+    status: Literal["complete", "partial"]
+    overall_score: float | None = Field(ge=0, le=10)
+    scores: Scores
+    summary: str
+    strengths: list[Point]
+    areas_for_improvement: list[Point]
+    stages: list[StageFeedback]
+    answers: list[AnswerFeedback]
+    speech: Speech
+    job_description_terms: TermCoverage
+    improvement_plan: ImprovementPlan
+    generated_by: GeneratedBy
+
+
+# ---------------------------------------------------------------- the model's answer
+
+
+class AssessedAnswer(_Strict):
+    index: int = Field(description="index of the answer in the list given")
+    score: float = Field(ge=0, le=10)
+    suggested_improvement: str
+
+
+class AssessedStage(_Strict):
+    id: str
+    score: float = Field(ge=0, le=10)
+    feedback: str
+
+
+class AssessedPoint(_Strict):
+    point: str
+    evidence: str = Field(description="a verbatim quote of the candidate's own words")
+    suggestion: str
+
+
+class AssessedScores(_Strict):
+    technical: float = Field(ge=0, le=10)
+    communication: float = Field(ge=0, le=10)
+    confidence: float = Field(ge=0, le=10)
+    structure: float = Field(ge=0, le=10)
+
+
+class Assessment(_Strict):
+    overall_score: float = Field(ge=0, le=10)
+    scores: AssessedScores
+    summary: str
+    strengths: list[AssessedPoint]
+    areas_for_improvement: list[AssessedPoint]
+    stages: list[AssessedStage]
+    answers: list[AssessedAnswer]
+    short_term: list[str]
+    long_term: list[str]
+    practice_suggestions: list[str]
