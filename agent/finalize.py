@@ -131,6 +131,7 @@ def build_records(
         rt.planned,
         timed=facts.timed,
         jd_terms=rt.bank.terms_in(md.job_description),
+        find=rt.bank.find,
     )
     feedback = FeedbackRecord(
         user_id=md.user_id, feedback_data=offline_feedback(rt.transcript.messages, computed)

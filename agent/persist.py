@@ -18,6 +18,7 @@ from collections.abc import Callable
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore
 from persistence.outbox import Outbox
 
+from .assessor import Assessor
 from .finalize import SessionFacts, build_records
 from .runtime import InterviewRuntime
 
@@ -75,8 +76,11 @@ class InterviewPersistence:
 
     # ------------------------------------------------------------ the end
 
-    async def finalize(self) -> None:
-        """Build the rows once, commit them locally, then try to push them."""
+    async def finalize(
+        self, assessor: Assessor | None = None, *, assess_budget_s: float = 45.0
+    ) -> None:
+        """Build the rows once, commit them locally, push them; then, if an assessor is
+        given, add the model's assessment and push the feedback again."""
         async with self._lock:
             if self._finalized:
                 return
@@ -89,16 +93,29 @@ class InterviewPersistence:
             self.records = (interview, feedback)
             await self.outbox.put(interview, feedback)
         logger.info("interview committed locally", extra={"ended_by": interview.ended_by})
+        await self._push(interview.room_name)
+        if assessor is None:
+            return
+        try:
+            assessed = await asyncio.wait_for(assessor.assess(self.rt, feedback), assess_budget_s)
+        except TimeoutError:
+            assessed = assessor._partial(feedback, "assessment timed out")
+        self.records = (interview, assessed)
+        await self.outbox.put(interview, assessed)
+        await self._push(interview.room_name)
+
+    async def _push(self, room: str) -> None:
         try:
             result = await asyncio.wait_for(
-                self.outbox.flush(self.store, room=interview.room_name, force=True), PUSH_BUDGET_S
+                self.outbox.flush(self.store, room=room, force=True), PUSH_BUDGET_S
             )
         except TimeoutError:
             logger.warning("store slow: interview left in the outbox for retry")
+            self.pushed = False
             return
         self.pushed = result.pushed == 1
         if self.pushed:
-            self.interview_id = result.interview_ids.get(interview.room_name)
+            self.interview_id = result.interview_ids.get(room)
             logger.info("interview saved", extra={"store": self.store.name})
         else:
             logger.warning("store unavailable: interview left in the outbox for retry")

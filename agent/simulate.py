@@ -23,6 +23,7 @@ from persistence import InterviewStore
 from persistence.outbox import Outbox
 from stages.metadata import parse_metadata
 
+from .assessor import Assessor
 from .config import Settings
 from .driver import SessionDriver
 from .finalize import SessionFacts
@@ -126,7 +127,12 @@ async def run_simulation(
         rt.apply(rt.machine.fail(f"simulation: {type(e).__name__}"))
     finally:
         await driver.aclose()
-        await saver.finalize()
+        assessor = None if offline else Assessor(settings, keys)
+        try:
+            await saver.finalize(assessor)
+        finally:
+            if assessor is not None:
+                await assessor.aclose()
         with contextlib.suppress(Exception):
             await session.aclose()
     assert saver.records is not None

@@ -21,6 +21,7 @@ from persistence import InterviewStore
 from persistence.outbox import Outbox
 from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
 
+from .assessor import Assessor
 from .byok import Keyring, MasterKeyError
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
 from .config import ConfigError, Settings, load_settings, store_for
@@ -45,6 +46,7 @@ TURN_HANDLING = {
     "preemptive_generation": {"enabled": True},
 }
 FINALIZE_TIMEOUT_S = 8.0
+ASSESS_BUDGET_S = 45.0
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -184,10 +186,14 @@ async def run_interview(
     )
     driver.start()
     await driver.ended.wait()
+    assessor = None if offline else Assessor(settings, keys)
     try:
-        await asyncio.wait_for(saver.finalize(), FINALIZE_TIMEOUT_S)
+        await asyncio.wait_for(saver.finalize(assessor), FINALIZE_TIMEOUT_S + ASSESS_BUDGET_S)
     except Exception:
         logger.exception("finalize failed")
+    finally:
+        if assessor is not None:
+            await assessor.aclose()
     await driver.aclose()
     ctx.shutdown(reason=f"interview ended: {rt.machine.ended_by}")
 

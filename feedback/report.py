@@ -7,7 +7,7 @@ keyword coverage, STAR parts, speech metrics) and leaves every score ``null`` wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from stages.bank import Question, StageQuestions
@@ -36,14 +36,20 @@ def _excerpt(text: str) -> str:
 
 
 def _match_question(
-    asked: str, stage: str, index: int, planned: Mapping[str, StageQuestions]
+    asked: str,
+    stage: str,
+    index: int,
+    planned: Mapping[str, StageQuestions],
+    find: Callable[[str], Question | None] | None,
 ) -> Question | None:
-    """The planned question an agent turn asked: by text when it is verbatim (offline
-    interviewer), else by its position within the stage."""
+    """The question an agent turn asked: a planned or bank question whose text it
+    contains (the offline interviewer asks verbatim), else the planned one by position."""
     qs = planned.get(stage, StageQuestions()).questions
     for q in qs:
         if q.text and q.text in asked:
             return q
+    if find is not None and (known := find(asked)) is not None:
+        return known
     return qs[index] if 0 <= index < len(qs) else None
 
 
@@ -73,6 +79,7 @@ def computed_feedback(
     *,
     timed: bool,
     jd_terms: Sequence[str] = (),
+    find: Callable[[str], Question | None] | None = None,
 ) -> dict[str, Any]:
     answers: list[dict[str, Any]] = []
     speech_input: list[tuple[str, float | None]] = []
@@ -95,7 +102,7 @@ def computed_feedback(
             continue
         index = per_stage_index.get(stage, 0)
         per_stage_index[stage] = index + 1
-        question = _match_question(agent_msg.text if agent_msg else "", stage, index, planned)
+        question = _match_question(agent_msg.text if agent_msg else "", stage, index, planned, find)
         kws = question.keywords if question else ()
         hit, miss = keyword_coverage(cand.text, kws)
         n_words = len(words(cand.text))

@@ -111,6 +111,17 @@ class QuestionBank:
         text = resources.files("stages").joinpath("data/question_bank.json").read_text("utf-8")
         return cls(json.loads(text))
 
+    def find(self, asked: str) -> Question | None:
+        """A bank question (with its keywords) whose exact text appears in ``asked``."""
+        for role in self.roles:
+            for q in (*role.technical, *role.behavioral):
+                if q.text in asked:
+                    return q
+        for q in (*self.generic_technical, *self.generic_behavioral):
+            if q.text in asked:
+                return q
+        return None
+
     # ------------------------------------------------------------ roles
 
     def role_for(self, job_role: str) -> Role | None:

@@ -6,13 +6,15 @@ run for real. ``reply`` decides each answer from the request body.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-Decision = dict[str, Any]  # {"content": str} | {"tool": name} | {"status": int}
+Decision = dict[str, Any]
+"""{"content": str} | {"tool": name} | {"status": int}, optionally with {"delay": seconds}."""
 
 
 class FakeOpenAI:
@@ -51,6 +53,28 @@ class FakeOpenAI:
             return web.json_response(
                 {"error": {"message": "fake failure", "type": "server_error"}},
                 status=decision["status"],
+            )
+        if "delay" in decision:
+            await asyncio.sleep(decision["delay"])
+        if not body.get("stream"):
+            return web.json_response(
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body.get("model", "fake"),
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {
+                                "role": "assistant",
+                                "content": decision.get("content", ""),
+                            },
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+                }
             )
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)

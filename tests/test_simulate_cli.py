@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from feedback.schema import FeedbackData
+
 SCRIPT = """\
 Yes, I'm ready to start.
 I'm a frontend developer with four years of experience in React and TypeScript.
@@ -73,6 +75,7 @@ def test_simulate_json_saves_the_interview(tmp_path):
     ]
     assert any("React" in q or "TypeScript" in q for q in experience_questions)
     fb = out["feedback"]
+    FeedbackData.model_validate(fb)
     assert fb["status"] == "partial" and fb["overall_score"] is None
     assert all(v is None for v in fb["scores"].values())
     assert fb["speech"]["words_per_minute"] is None  # text mode: no timing, no made-up number

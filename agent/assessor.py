@@ -1,0 +1,97 @@
+"""One structured model call that scores the interview, with the user's own key.
+
+Runs after the interview row is safe (committed to the outbox and pushed). The answer
+must be valid JSON matching the schema; one retry on an invalid answer or a failed call;
+after that the computed feedback stays, ``status: "partial"`` with null scores and the
+reason in ``generated_by.error``. Scores are never made up.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import openai
+from pydantic import ValidationError
+
+from feedback import assessment
+from feedback.report import answer_texts
+from persistence import FeedbackRecord
+
+from .config import Settings
+from .providers import ProviderKeys
+from .runtime import InterviewRuntime
+
+logger = logging.getLogger("interview.assessor")
+
+CALL_TIMEOUT_S = 30.0
+ATTEMPTS = 2
+
+
+class Assessor:
+    def __init__(
+        self,
+        settings: Settings,
+        keys: ProviderKeys,
+        *,
+        model: str | None = None,
+        timeout_s: float = CALL_TIMEOUT_S,
+    ) -> None:
+        if not keys.openai:
+            raise ValueError("the assessor needs an OpenAI key")
+        self.model = model or settings.interview_llm_model
+        self._client = openai.AsyncOpenAI(
+            api_key=keys.openai,
+            base_url=settings.openai_base_url,
+            timeout=timeout_s,
+            max_retries=0,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def assess(self, rt: InterviewRuntime, partial: FeedbackRecord) -> FeedbackRecord:
+        """The complete feedback, or ``partial`` with the reason when it cannot be had."""
+        computed = partial.feedback_data
+        said = answer_texts(rt.transcript.messages)
+        if not said:
+            return self._partial(partial, "no answers to assess")
+        messages = assessment.request_messages(
+            computed,
+            said,
+            job_role=rt.md.role_label,
+            experience_level=rt.md.experience_level,
+            resume=rt.md.resume_text,
+            job_description=rt.md.job_description,
+        )
+        everything = [m.text for m in rt.transcript.messages if m.role == "candidate"]
+        error = "not attempted"
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                resp = await self._client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    response_format=assessment.response_format(),  # type: ignore[arg-type]
+                    temperature=0.2,
+                )
+                text = resp.choices[0].message.content or ""
+                result = assessment.parse(text)
+            except ValidationError:
+                error = "invalid assessment JSON"
+            except (TimeoutError, openai.APIError) as e:
+                error = f"{type(e).__name__}" + (
+                    f" {e.status_code}" if isinstance(e, openai.APIStatusError) else ""
+                )
+            else:
+                data = assessment.apply(computed, result, everything, model=self.model)
+                return FeedbackRecord(user_id=partial.user_id, feedback_data=data)
+            logger.warning("assessment attempt %d failed: %s", attempt, error)
+        return self._partial(partial, error)
+
+    def _partial(self, partial: FeedbackRecord, error: str) -> FeedbackRecord:
+        """The computed feedback, saying why the model's assessment is missing."""
+        data: dict[str, Any] = {
+            **partial.feedback_data,
+            "generated_by": {"model": self.model, "fallback": True, "error": error},
+        }
+        return FeedbackRecord(user_id=partial.user_id, feedback_data=data)

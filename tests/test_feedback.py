@@ -1,0 +1,224 @@
+"""Feedback: hand-counted metric fixtures, the model's assessment through a local
+OpenAI-compatible server in every failure mode, and the schema of every saved document."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.assessor import Assessor
+from agent.config import Settings
+from agent.finalize import SessionFacts, build_records
+from agent.providers import ProviderKeys
+from agent.runtime import InterviewRuntime
+from feedback.grounding import is_verbatim
+from feedback.metrics import (
+    filler_counts,
+    fillers_per_100_words,
+    keyword_coverage,
+    speech_summary,
+    star_components,
+    words_per_minute,
+)
+from feedback.schema import FeedbackData
+from stages.metadata import parse_metadata
+
+from .fake_openai import FakeOpenAI
+
+# --------------------------------------------------------------- metric fixtures
+
+
+def test_filler_counts_by_kind_hand_counted():
+    text = "Um, so I, uh, I mean, we kind of built it. Um... basically it worked, you know? Erm."
+    assert filler_counts(text) == {"um": 2, "uh": 1, "erm": 1, "you know": 1, "i mean": 1,
+                                   "kind of": 1, "basically": 1}  # fmt: skip
+    assert filler_counts("I like umbrellas and a kind person.") == {}  # no false hits
+    assert fillers_per_100_words(4, 80) == 5.0
+    assert fillers_per_100_words(0, 0) is None
+
+
+def test_words_per_minute_from_timed_words():
+    assert words_per_minute(150, 60.0) == 150.0
+    assert words_per_minute(45, 20.0) == 135.0
+    assert words_per_minute(10, None) is None  # text mode: no made-up number
+    summary = speech_summary([("one two three four", 2.0), ("five six", 2.0)], [1.5, 3.25])
+    assert summary.words_per_minute == 90.0  # 6 words in 4 s
+    assert summary.avg_answer_seconds == 2.0
+    assert summary.longest_pause_s == 3.2  # rounded to one decimal (3.25 -> 3.2)
+    untimed = speech_summary([("one two", None)], [])
+    assert untimed.words_per_minute is None and untimed.longest_pause_s is None
+
+
+def test_keyword_coverage_with_loose_stems_and_phrases():
+    hit, miss = keyword_coverage(
+        "Relational databases give ACID transactions; document stores scale out.",
+        ["relational", "document", "scalability", "acid", "consistency", "block scope"],
+    )
+    assert hit == ["relational", "document", "acid"]
+    assert miss == ["scalability", "consistency", "block scope"]
+    assert keyword_coverage("Block-scoped variables", ["block scope"])[0] == []
+    assert keyword_coverage("it uses block scope", ["block scope"])[0] == ["block scope"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("When I was at my previous company we had a flaky deploy. My task was to fix it. "
+         "I decided to add canary releases, and as a result incidents dropped 40%.",
+         {"situation": True, "task": True, "action": True, "result": True}),
+        ("I decided to rewrite the service and I built a queue.",
+         {"situation": False, "task": False, "action": True, "result": False}),
+        ("We were late. The goal was to ship by Friday.",
+         {"situation": True, "task": True, "action": False, "result": False}),
+    ],
+)  # fmt: skip
+def test_star_tagging(answer, expected):
+    assert star_components(answer) == expected
+
+
+def test_verbatim_check_ignores_case_space_and_quote_marks_only():
+    said = ["I rebuilt the matching logic in Python,   and errors fell by half."]
+    assert is_verbatim("“I rebuilt the matching logic in python, and errors fell by half.”", said)
+    assert not is_verbatim("I rebuilt the matching logic in Go", said)
+    assert not is_verbatim("", said)
+
+
+# --------------------------------------------------------------- the assessment
+
+QUESTIONS = [
+    ("introduction", "Tell me about yourself."),
+    ("technical", "Explain the difference between SQL and NoSQL databases."),
+    ("behavioral", "Tell me about a time you resolved a conflict."),
+]
+ANSWERS = [
+    "I am a backend developer, um, with five years of Python and PostgreSQL.",
+    "SQL databases are relational with ACID transactions; document stores trade consistency for scalability.",
+    "When I was at my previous company two teammates disagreed. My task was to unblock them. "
+    "I set up a meeting and as a result we agreed on an API contract.",
+]
+
+
+def finished_runtime() -> InterviewRuntime:
+    md = parse_metadata(json.dumps({"job_role": "Backend Developer", "experience_level": "mid"}),
+                        require_user=False)  # fmt: skip
+    rt = InterviewRuntime(md, room_name="room-feedback", offline=False)
+    t = 1_800_000_000.0
+    for n, ((stage, q), a) in enumerate(zip(QUESTIONS, ANSWERS, strict=True)):
+        rt.transcript.add(item_id=f"q{n}", role="agent", text=q, stage=stage, started_at=t)
+        rt.transcript.add(item_id=f"a{n}", role="candidate", text=a, stage=stage, started_at=t + 5)
+        t += 60
+    rt.machine.start()
+    rt.machine.client_end()
+    return rt
+
+
+def assessment_json(**over) -> str:
+    body = {
+        "overall_score": 6.5,
+        "scores": {"technical": 7, "communication": 6, "confidence": 6.5, "structure": 6},
+        "summary": "You explained databases well and told a clear conflict story.",
+        "strengths": [
+            {"point": "Precise on databases", "evidence": "SQL databases are relational with ACID transactions",
+             "suggestion": "Keep it up"},
+            {"point": "Made up", "evidence": "I led a team of fifty engineers at Google", "suggestion": "x"},
+        ],
+        "areas_for_improvement": [
+            {"point": "Vague introduction", "evidence": "with five years of Python and PostgreSQL",
+             "suggestion": "Name one achievement."}
+        ],
+        "stages": [{"id": "technical", "score": 7, "feedback": "Solid fundamentals."}],
+        "answers": [{"index": 1, "score": 7.5, "suggested_improvement": "Mention indexes."}],
+        "short_term": ["Practise a 60-second introduction."],
+        "long_term": ["Build a project with a document store."],
+        "practice_suggestions": ["Record yourself."],
+    }  # fmt: skip
+    body.update(over)
+    return json.dumps(body)
+
+
+async def assess_with(replies, *, timeout_s=5.0):
+    rt = finished_runtime()
+    _, partial = build_records(rt, SessionFacts(mode="test", models={}))
+    queue = list(replies)
+
+    def decide(body):
+        assert body.get("response_format", {}).get("type") == "json_schema"
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    async with FakeOpenAI(decide) as server:
+        settings = Settings(_env_file=None, openai_base_url=server.base_url)
+        assessor = Assessor(
+            settings, ProviderKeys(openai="sk-test-0123456789abcdef"), timeout_s=timeout_s
+        )
+        try:
+            result = await assessor.assess(rt, partial)
+        finally:
+            await assessor.aclose()
+    FeedbackData.model_validate(result.feedback_data)  # every outcome validates
+    return result.feedback_data, server
+
+
+async def test_valid_assessment_is_complete_and_grounded():
+    data, server = await assess_with([{"content": assessment_json()}])
+    assert len(server.requests) == 1
+    assert data["status"] == "complete" and data["overall_score"] == 6.5
+    assert data["scores"] == {
+        "technical": 7.0,
+        "communication": 6.0,
+        "confidence": 6.5,
+        "structure": 6.0,
+    }
+    assert [s["point"] for s in data["strengths"]] == [
+        "Precise on databases"
+    ]  # fabricated quote dropped
+    assert (
+        data["areas_for_improvement"][0]["evidence"] == "with five years of Python and PostgreSQL"
+    )
+    tech = next(a for a in data["answers"] if a["stage"] == "technical")
+    assert tech["score"] == 7.5 and tech["suggested_improvement"] == "Mention indexes."
+    assert tech["keywords_mentioned"] == [
+        "relational",
+        "document",
+        "scalability",
+        "acid",
+        "consistency",
+    ]
+    assert data["generated_by"] == {"model": Settings(_env_file=None).interview_llm_model,
+                                    "fallback": False, "error": None}  # fmt: skip
+    # the request carried the answers and their computed facts
+    user = json.loads(server.requests[0]["messages"][1]["content"])
+    assert [a["answer"] for a in user["answers"]] == ANSWERS
+
+
+async def test_invalid_json_is_retried_once_then_partial():
+    data, server = await assess_with([{"content": "not json at all"}])
+    assert len(server.requests) == 2
+    assert data["status"] == "partial" and data["overall_score"] is None
+    assert all(v is None for v in data["scores"].values())
+    assert data["generated_by"]["error"] == "invalid assessment JSON"
+
+
+async def test_invalid_then_valid_recovers():
+    data, _ = await assess_with(
+        [{"content": '{"overall_score": 99}'}, {"content": assessment_json()}]
+    )
+    assert data["status"] == "complete"
+
+
+async def test_server_error_leaves_computed_metrics_and_null_scores():
+    data, _ = await assess_with([{"status": 500}])
+    assert data["status"] == "partial" and data["overall_score"] is None
+    assert data["generated_by"]["error"] == "InternalServerError 500"
+    assert data["answers"] and data["speech"]["total_words"] > 0  # computed parts kept
+
+
+async def test_timeout_leaves_partial():
+    data, _ = await assess_with([{"content": assessment_json(), "delay": 3}], timeout_s=0.5)
+    assert data["status"] == "partial"
+    assert data["generated_by"]["error"] == "APITimeoutError"
+
+
+async def test_out_of_range_scores_are_rejected_not_saved():
+    data, _ = await assess_with([{"content": assessment_json(overall_score=14)}])
+    assert data["status"] == "partial" and data["overall_score"] is None
