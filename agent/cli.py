@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from persistence import InterviewStore
+from persistence import InterviewStore, StoreError
 from persistence.outbox import FlushResult, Outbox
 from stages.metadata import MetadataError
 
@@ -25,12 +25,13 @@ if TYPE_CHECKING:
     from .simulate import SimulationResult
 
 LIVEKIT_COMMANDS = ("dev", "start", "console", "connect", "download-files")
-OUR_COMMANDS = ("simulate", "outbox", "keys", "join")
+OUR_COMMANDS = ("simulate", "outbox", "keys", "join", "report")
 USAGE = """usage: python -m agent COMMAND [options]
   dev | start       run the worker (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
   console [--text]  talk to the interviewer in this terminal
   simulate          a scripted interview:
                     --script FILE [--metadata FILE] [--offline] [--json] [--room NAME]
+  report ROOM [--format md|html]  the saved feedback report for a person
   outbox status     what waits to be pushed to the store (and orphaned checkpoints)
   outbox flush      recover orphaned interviews and push everything now
   keys set --user-id U [--stdin]   seal and save a user's keys (never from argv)
@@ -118,7 +119,11 @@ def _simulate(argv: list[str]) -> int:
     if args.json:
         print(json.dumps({**result.row, "feedback": result.feedback}, ensure_ascii=False))
     else:
+        from feedback import render
+
         print(render_text(result.row))
+        print()
+        print(render.markdown(result.row, result.feedback), end="")
     if result.interview_id is None:
         where = settings.interview_outbox_path
         return _fail(
@@ -178,6 +183,45 @@ def _outbox(argv: list[str]) -> int:
     return asyncio.run(run())
 
 
+def _report(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent report")
+    parser.add_argument("room_name")
+    parser.add_argument("--format", choices=("md", "html"), default="md")
+    parser.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    args = parser.parse_args(argv)
+    _logging()
+    from dataclasses import asdict
+
+    from feedback import render
+
+    try:
+        settings = load_settings()
+        store = store_for(settings)
+    except ConfigError as e:
+        return _fail(str(e))
+
+    async def fetch() -> Any:
+        try:
+            return await store.get_by_room(args.room_name)
+        finally:
+            await store.aclose()
+
+    try:
+        saved = asyncio.run(fetch())
+    except StoreError as e:
+        return _fail(str(e), 1)
+    if saved is None or saved.feedback is None:
+        return _fail(f"no saved interview with feedback for room {args.room_name!r}", 1)
+    interview = asdict(saved.interview)
+    fb = saved.feedback.feedback_data
+    text = render.html(interview, fb) if args.format == "html" else render.markdown(interview, fb)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
 def _logging() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     install_redaction()
@@ -211,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         return _simulate(argv[1:])
     if command == "outbox":
         return _outbox(argv[1:])
+    if command == "report":
+        return _report(argv[1:])
     if command == "join":
         from .join import join_main
 

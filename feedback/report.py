@@ -50,7 +50,20 @@ def _match_question(
             return q
     if find is not None and (known := find(asked)) is not None:
         return known
-    return qs[index] if 0 <= index < len(qs) else None
+    # a rephrased question (online interviewer): the planned one at this position, only
+    # if it is recognisably the same question; otherwise no expected keywords at all
+    if 0 <= index < len(qs) and _similar(asked, qs[index].text):
+        return qs[index]
+    return None
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in words(text) if len(w) > 3}
+
+
+def _similar(asked: str, planned: str) -> bool:
+    a, p = _content_words(asked), _content_words(planned)
+    return bool(p) and len(a & p) / len(p) >= 0.5
 
 
 def answer_pairs(messages: Sequence[Message]) -> list[tuple[Message | None, Message]]:

@@ -168,3 +168,29 @@ def test_dev_and_start_name_the_missing_setting(tmp_path):
         },
     )
     assert proc.returncode == 2 and "LIVEKIT_API_SECRET is not set" in proc.stderr
+
+
+def test_report_renders_markdown_and_self_contained_html(tmp_path):
+    proc = run(tmp_path, "--offline", "--room", "room-report")
+    assert proc.returncode == 0, proc.stderr
+    assert "# Interview feedback: Frontend Developer" not in proc.stdout  # no metadata given
+    assert "## Answers" in proc.stdout and "offline practice: no model was used" in proc.stdout
+    env = {**os.environ, "INTERVIEW_DB_PATH": str(tmp_path / "interviews.db")}
+    md = subprocess.run([sys.executable, "-m", "agent", "report", "room-report"], capture_output=True,
+                        text=True, env=env, cwd=tmp_path, timeout=60)  # fmt: skip
+    assert md.returncode == 0, md.stderr
+    assert md.stdout.startswith("# Interview feedback: general")
+    out = tmp_path / "report.html"
+    html = subprocess.run([sys.executable, "-m", "agent", "report", "room-report", "--format", "html",
+                           "--output", str(out)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)  # fmt: skip
+    assert html.returncode == 0, html.stderr
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and "<svg" in page and "<table>" in page
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    assert page.count("<tr>") == 1 + len(json.loads(
+        subprocess.run([sys.executable, "-m", "agent", "simulate", "--offline", "--json", "--room", "room-report",
+                        "--script", str(tmp_path / "script.txt")], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=120).stdout)["feedback"]["answers"])  # fmt: skip
+    missing = subprocess.run([sys.executable, "-m", "agent", "report", "nope"], capture_output=True, text=True,
+                             env=env, cwd=tmp_path, timeout=60)  # fmt: skip
+    assert missing.returncode == 1 and "no saved interview" in missing.stderr

@@ -1,0 +1,182 @@
+"""The feedback report for a person: Markdown, or one self-contained HTML page.
+
+The HTML page has no external resources (inline CSS and an inline SVG score chart), so
+it can be saved, mailed or opened offline. Every value is escaped.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+SCORE_LABELS = ("technical", "communication", "confidence", "structure")
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    return "—" if v is None else f"{v:g}{unit}"
+
+
+def _score(v: float | None) -> str:
+    return "not scored" if v is None else f"{v:g}/10"
+
+
+def _headline(interview: dict[str, Any], fb: dict[str, Any]) -> list[str]:
+    role = interview.get("job_role") or "general"
+    level = interview.get("experience_level") or ""
+    return [
+        f"Interview feedback: {role} ({level})".strip(),
+        f"Room {interview['room_name']} · ended: {interview['ended_by']} · "
+        f"reached: {interview.get('final_stage')} · overall: {_score(fb.get('overall_score'))}",
+    ]
+
+
+def _partial_note(fb: dict[str, Any]) -> str:
+    gen = fb.get("generated_by") or {}
+    if gen.get("error"):
+        why = f" (the assessment failed: {gen['error']})"
+    elif gen.get("model") is None:
+        why = " (offline practice: no model was used)"
+    else:
+        why = ""
+    return f"Scores are not available for this interview{why}; the report shows what was measured."
+
+
+def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
+    title, sub = _headline(interview, fb)
+    out = [f"# {title}", "", sub, ""]
+    if fb["status"] == "partial":
+        out += [f"> {_partial_note(fb)}", ""]
+    out += ["## Summary", "", fb.get("summary") or "", ""]
+    out += ["## Scores", "", "| area | score |", "|---|---|"]
+    out += [f"| {k} | {_score(fb['scores'].get(k))} |" for k in SCORE_LABELS]
+    for title_, key in (("Strengths", "strengths"), ("To work on", "areas_for_improvement")):
+        out += ["", f"## {title_}", ""]
+        if not fb[key]:
+            out.append("_Nothing to note._")
+        for p in fb[key]:
+            line = f"- **{p['point']}** — “{p['evidence']}”"
+            if p.get("suggestion"):
+                line += f"  \n  Try: {p['suggestion']}"
+            out.append(line)
+    sp = fb["speech"]
+    fillers = ", ".join(f"{k} ×{v}" for k, v in sp["filler_words"].items()) or "none"
+    out += [
+        "", "## Speech", "",
+        f"- pace: {_fmt(sp['words_per_minute'], ' words/min')}",
+        f"- filler words: {fillers} ({_fmt(sp['fillers_per_100_words'])} per 100 words)",
+        f"- average answer: {_fmt(sp['avg_answer_seconds'], ' s')}; "
+        f"longest pause before answering: {_fmt(sp['longest_pause_s'], ' s')}",
+        "", "## Answers", "",
+        "| stage | question | score | points mentioned | points missing |", "|---|---|---|---|---|",
+    ]  # fmt: skip
+    for a in fb["answers"]:
+        q = (a["question"] or "").replace("|", "/")
+        hit = ", ".join(a["keywords_mentioned"]) or "—"
+        miss = ", ".join(a["missing_keywords"]) or "—"
+        out.append(f"| {a['stage']} | {q} | {_fmt(a['score'])} | {hit} | {miss} |")
+    plan = fb["improvement_plan"]
+    out += ["", "## Plan", ""]
+    for label, key in (("Next week", "short_term"), ("Longer term", "long_term"),
+                       ("Practice", "practice_suggestions")):  # fmt: skip
+        for item in plan[key]:
+            out.append(f"- {label}: {item}")
+    return "\n".join(out).strip() + "\n"
+
+
+def _chart(scores: dict[str, float | None]) -> str:
+    width, bar_h, gap, left = 420, 22, 12, 120
+    rows = []
+    for i, key in enumerate(SCORE_LABELS):
+        y = i * (bar_h + gap)
+        value = scores.get(key)
+        w = 0 if value is None else (width - left - 50) * value / 10
+        label = "not scored" if value is None else f"{value:g}"
+        rows.append(
+            f'<text x="0" y="{y + 16}" class="lbl">{escape(key)}</text>'
+            f'<rect x="{left}" y="{y}" width="{width - left - 50}" height="{bar_h}" class="track"/>'
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" class="bar"/>'
+            f'<text x="{width - 44}" y="{y + 16}" class="val">{escape(label)}</text>'
+        )
+    height = len(SCORE_LABELS) * (bar_h + gap)
+    return (
+        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="scores out of 10">{"".join(rows)}</svg>'
+    )
+
+
+_CSS = """
+body{font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
+  background:#f6f7f9;color:#1d2330}
+main{max-width:920px;margin:0 auto;padding:32px 24px}
+h1{font-size:26px;margin:0 0 4px}.sub{color:#5b6475;margin:0 0 24px}
+section{background:#fff;border-radius:10px;padding:20px 24px;margin:0 0 18px;
+  box-shadow:0 1px 3px #0001}
+h2{font-size:18px;margin:0 0 12px}
+.note{background:#fff7e0;border-left:4px solid #e0a800;padding:10px 14px}
+.overall{font-size:40px;font-weight:700}.lbl,.val{font-size:14px;fill:#1d2330}
+.track{fill:#e9ecf2}.bar{fill:#3b6fd8}ul{margin:0;padding-left:20px}li{margin:0 0 10px}
+q{color:#2c4a8a}.try{color:#5b6475}table{border-collapse:collapse;width:100%;font-size:14px}
+th,td{text-align:left;border-bottom:1px solid #e6e8ee;padding:8px 6px;vertical-align:top}
+th{color:#5b6475;font-weight:600}
+.grid{display:grid;grid-template-columns:180px 1fr;gap:24px;align-items:center}
+"""
+
+
+def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
+    title, sub = _headline(interview, fb)
+    e = escape
+
+    def points(key: str) -> str:
+        if not fb[key]:
+            return "<p>Nothing to note.</p>"
+        items = []
+        for p in fb[key]:
+            tip = f'<div class="try">Try: {e(p["suggestion"])}</div>' if p.get("suggestion") else ""
+            items.append(
+                f"<li><strong>{e(p['point'])}</strong><br><q>{e(p['evidence'])}</q>{tip}</li>"
+            )
+        return f"<ul>{''.join(items)}</ul>"
+
+    note = f'<p class="note">{e(_partial_note(fb))}</p>' if fb["status"] == "partial" else ""
+    sp = fb["speech"]
+    fillers = ", ".join(f"{e(k)} ×{v}" for k, v in sp["filler_words"].items()) or "none"
+    rows = "".join(
+        f"<tr><td>{e(a['stage'])}</td><td>{e(a['question'] or '')}</td>"
+        f"<td>{e(a['answer_excerpt'])}</td><td>{_fmt(a['score'])}</td>"
+        f"<td>{e(', '.join(a['keywords_mentioned']) or '—')}</td>"
+        f"<td>{e(', '.join(a['missing_keywords']) or '—')}</td></tr>"
+        for a in fb["answers"]
+    )
+    plan = fb["improvement_plan"]
+    plan_items = "".join(
+        f"<li><strong>{label}:</strong> {e(item)}</li>"
+        for label, key in (
+            ("Next week", "short_term"),
+            ("Longer term", "long_term"),
+            ("Practice", "practice_suggestions"),
+        )
+        for item in plan[key]
+    )
+    overall = fb.get("overall_score")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)}</title><style>{_CSS}</style></head>
+<body><main>
+<h1>{e(title)}</h1><p class="sub">{e(sub)}</p>{note}
+<section class="grid"><div><div class="overall">{_fmt(overall)}</div><div>overall /10</div></div>
+{_chart(fb["scores"])}</section>
+<section><h2>Summary</h2><p>{e(fb.get("summary") or "")}</p></section>
+<section><h2>Strengths</h2>{points("strengths")}</section>
+<section><h2>To work on</h2>{points("areas_for_improvement")}</section>
+<section><h2>Speech</h2><ul>
+<li>Pace: {_fmt(sp["words_per_minute"], " words/min")}</li>
+<li>Filler words: {fillers} ({_fmt(sp["fillers_per_100_words"])} per 100 words)</li>
+<li>Average answer: {_fmt(sp["avg_answer_seconds"], " s")}; longest pause before answering:
+{_fmt(sp["longest_pause_s"], " s")}</li></ul></section>
+<section><h2>Answers</h2><table><thead><tr><th>Stage</th><th>Question</th><th>Your answer</th>
+<th>Score</th><th>Points mentioned</th><th>Points missing</th></tr></thead>
+<tbody>{rows}</tbody></table></section>
+<section><h2>Plan</h2><ul>{plan_items}</ul></section>
+</main></body></html>
+"""
