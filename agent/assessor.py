@@ -19,7 +19,7 @@ from feedback.report import answer_texts
 from persistence import FeedbackRecord
 
 from .config import Settings
-from .providers import ProviderKeys
+from .providers import ProviderKeys, openai_client
 from .runtime import InterviewRuntime
 
 logger = logging.getLogger("interview.assessor")
@@ -40,12 +40,7 @@ class Assessor:
         if not keys.openai:
             raise ValueError("the assessor needs an OpenAI key")
         self.model = model or settings.interview_llm_model
-        self._client = openai.AsyncOpenAI(
-            api_key=keys.openai,
-            base_url=settings.openai_base_url,
-            timeout=timeout_s,
-            max_retries=0,
-        )
+        self._client = openai_client(settings, keys).with_options(timeout=timeout_s)
 
     async def aclose(self) -> None:
         await self._client.close()

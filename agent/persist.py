@@ -1,8 +1,9 @@
 """Saving one interview: checkpoints while it runs, exactly one finalization when it ends.
 
 * After every committed message the interview is checkpointed to the local outbox (as the
-  rows it would produce if the worker died now: ``ended_by = "worker_shutdown"``). Writes
-  are coalesced and run off the event loop, so a slow disk never delays a reply.
+  rows it would produce if the worker died now: ``ended_by = "worker_shutdown"``), within
+  ``CHECKPOINT_DELAY_S``. Writes are coalesced and run off the event loop, after the reply
+  has started, so neither a slow disk nor the row build ever delays a reply.
 * ``finalize`` builds the rows once, commits them to the outbox (durable, local) and then
   tries to push them to the store within a short budget. If the store is down the rows
   wait in the outbox and are pushed by the worker's flusher, at the next start, or by
@@ -25,6 +26,8 @@ from .runtime import InterviewRuntime
 logger = logging.getLogger("interview.persist")
 
 PUSH_BUDGET_S = 5.0
+CHECKPOINT_DELAY_S = 1.0
+"""A checkpoint is written at most this long after the message that made it necessary."""
 
 
 class InterviewPersistence:
@@ -60,6 +63,9 @@ class InterviewPersistence:
 
     async def _write_checkpoints(self) -> None:
         while self._dirty and not self._finalized:
+            # let the reply that follows a committed turn start first: the checkpoint
+            # work (a snapshot and a row build in a thread) never competes with it
+            await asyncio.sleep(CHECKPOINT_DELAY_S)
             self._dirty = False
             snap = self.rt.snapshot()
             snap.machine.shutdown()

@@ -6,10 +6,13 @@ environment, so a child process can never inherit them.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
+from functools import cache
 
+import httpx
+import openai as oai
 from livekit.agents import llm, stt, tts
-from livekit.agents.types import NOT_GIVEN
 from livekit.plugins import deepgram, openai
 
 from .config import Settings
@@ -28,13 +31,40 @@ class ProviderKeys:
         return f"ProviderKeys(present={present})"
 
 
-def build_llm(settings: Settings, keys: ProviderKeys) -> llm.LLM:
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: building it is most of the cost of a new client."""
+    return httpx.create_ssl_context()
+
+
+def openai_client(settings: Settings, keys: ProviderKeys) -> oai.AsyncClient:
+    """One OpenAI client per session, shared by the interviewer model, the voice and the
+    assessment (the same settings LiveKit's plugins use for their own clients)."""
+    if not keys.openai:
+        raise ValueError("no OpenAI key for this session")
+    return oai.AsyncClient(
+        api_key=keys.openai,
+        base_url=settings.openai_base_url,
+        max_retries=0,
+        http_client=httpx.AsyncClient(
+            verify=_tls(),
+            timeout=httpx.Timeout(connect=15.0, read=5.0, write=5.0, pool=5.0),
+            follow_redirects=True,
+            limits=httpx.Limits(
+                max_connections=50, max_keepalive_connections=50, keepalive_expiry=120
+            ),
+        ),
+    )
+
+
+def build_llm(
+    settings: Settings, keys: ProviderKeys, client: oai.AsyncClient | None = None
+) -> llm.LLM:
     if not keys.openai:
         raise ValueError("no OpenAI key for the interviewer model")
     return openai.LLM(
         model=settings.interview_llm_model,
-        api_key=keys.openai,
-        base_url=settings.openai_base_url or NOT_GIVEN,
+        client=client or openai_client(settings, keys),
         temperature=0.6,
         parallel_tool_calls=False,
     )
@@ -57,14 +87,15 @@ def build_stt(settings: Settings, keys: ProviderKeys, *, language: str = "en") -
     )
 
 
-def build_tts(settings: Settings, keys: ProviderKeys) -> tts.TTS:
+def build_tts(
+    settings: Settings, keys: ProviderKeys, client: oai.AsyncClient | None = None
+) -> tts.TTS:
     if not keys.openai:
         raise ValueError("no OpenAI key for text-to-speech")
     return openai.TTS(
         model=settings.interview_tts_model,
         voice=settings.interview_tts_voice,
-        api_key=keys.openai,
-        base_url=settings.openai_base_url or NOT_GIVEN,
+        client=client or openai_client(settings, keys),
         instructions="Speak as a calm, friendly, professional job interviewer.",
     )
 

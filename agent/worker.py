@@ -31,7 +31,14 @@ from .interviewer import Interviewer
 from .log import install_redaction, register_secret
 from .offline_llm import OfflineInterviewerLLM
 from .persist import InterviewPersistence
-from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names
+from .providers import (
+    ProviderKeys,
+    build_llm,
+    build_stt,
+    build_tts,
+    model_names,
+    openai_client,
+)
 from .questions import stored_questions
 from .runtime import InterviewRuntime
 from .session_keys import KeyLoadError, load_user_keys
@@ -132,10 +139,11 @@ async def run_interview(
     room_name = f"{ctx.room.name}-{ctx.job.id}" if console else ctx.room.name
     stored = await stored_questions(store, md.job_role)
     rt = InterviewRuntime(md, room_name=room_name, offline=offline, stored=stored)
+    client = None if offline else openai_client(settings, keys)
     session: AgentSession = AgentSession(
-        llm=OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys),
+        llm=OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys, client),
         stt=build_stt(settings, keys, language=md.language) if voice else None,
-        tts=build_tts(settings, keys) if voice else None,
+        tts=build_tts(settings, keys, client) if voice else None,
         vad=ctx.proc.userdata.get("vad") if voice else None,
         turn_handling=TURN_HANDLING if voice else {"turn_detection": None},
     )

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 FILLERS: tuple[str, ...] = (
     "um", "uh", "uhm", "erm", "er", "ah", "hmm", "you know", "i mean", "sort of",
@@ -55,13 +56,19 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str]:
 
 
 _FILLER_PATTERNS = {f: _phrase_pattern(f) for f in FILLERS}
+_CUE_PATTERNS = {c: _phrase_pattern(c) for cues in STAR_CUES.values() for c in cues}
 
 
 def filler_counts(text: str) -> dict[str, int]:
     """Fillers by kind; only kinds that occur."""
+    return dict(_filler_counts(text))
+
+
+@lru_cache(maxsize=4096)
+def _filler_counts(text: str) -> tuple[tuple[str, int], ...]:
     low = " ".join(words(text))
-    counts = {f: len(p.findall(low)) for f, p in _FILLER_PATTERNS.items()}
-    return {f: n for f, n in counts.items() if n}
+    counts = ((f, len(p.findall(low))) for f, p in _FILLER_PATTERNS.items())
+    return tuple((f, n) for f, n in counts if n)
 
 
 def fillers_per_100_words(fillers: int, word_count: int) -> float | None:
@@ -85,24 +92,46 @@ def _stem(word: str) -> str:
 
 def keyword_coverage(text: str, keywords: Iterable[str]) -> tuple[list[str], list[str]]:
     """(mentioned, missing): a keyword counts when all its words appear (loosely stemmed)."""
-    said = {_stem(w) for w in words(text.replace("-", " "))}
+    mentioned, missing = _keyword_coverage(text, tuple(keywords))
+    return list(mentioned), list(missing)
+
+
+@lru_cache(maxsize=4096)
+def _said_stems(text: str) -> frozenset[str]:
+    return frozenset(_stem(w) for w in words(text.replace("-", " ")))
+
+
+@lru_cache(maxsize=4096)
+def _keyword_coverage(
+    text: str, keywords: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    said = _said_stems(text)
     mentioned: list[str] = []
     missing: list[str] = []
     for kw in keywords:
         parts = [_stem(w) for w in words(kw.replace("-", " "))]
         (mentioned if parts and all(p in said for p in parts) else missing).append(kw)
-    return mentioned, missing
+    return tuple(mentioned), tuple(missing)
 
 
 def star_components(text: str) -> dict[str, bool]:
     """Which STAR parts an answer shows, by cue phrases (a heuristic, stated as such)."""
+    return dict(_star_components(text))
+
+
+@lru_cache(maxsize=4096)
+def _star_components(text: str) -> tuple[tuple[str, bool], ...]:
     low = " ".join(words(text))
-    return {
-        part: any(
-            (cue in text) if cue == "%" else bool(_phrase_pattern(cue).search(low)) for cue in cues
+    return tuple(
+        (
+            part,
+            any(
+                (cue in text) if cue == "%" else bool(_CUE_PATTERNS[cue].search(low))
+                for cue in cues
+            ),
         )
         for part, cues in STAR_CUES.items()
-    }
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,132 @@
+"""Providers with fixed, known latencies, and an audio sink that timestamps frames.
+
+For benchmarks only: they let us measure the time the agent adds on top of its
+providers, which is the part this project controls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import APIConnectOptions, llm, tts, utils
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+from livekit.agents.voice.io import AudioOutput, AudioOutputCapabilities
+
+SAMPLE_RATE = 24000
+
+
+class FixedLatencyLLM(llm.LLM):
+    """Answers after ``ttft`` seconds with the text ``reply(chat_ctx)``; records contexts."""
+
+    def __init__(self, reply: Callable[[llm.ChatContext], str], *, ttft: float) -> None:
+        super().__init__()
+        self.reply = reply
+        self.ttft = ttft
+        self.contexts: list[llm.ChatContext] = []
+        self.actual_ttft: list[float] = []
+
+    @property
+    def model(self) -> str:
+        return "fixed-latency"
+
+    def chat(
+        self,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[llm.Tool] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> llm.LLMStream:
+        self.contexts.append(chat_ctx)
+        return _LLMStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
+
+
+class _LLMStream(llm.LLMStream):
+    def __init__(self, fake: FixedLatencyLLM, **kw: Any) -> None:
+        super().__init__(fake, **kw)
+        self._fake = fake
+
+    async def _run(self) -> None:
+        start = time.perf_counter()
+        text = self._fake.reply(self.chat_ctx)
+        await asyncio.sleep(self._fake.ttft)
+        self._fake.actual_ttft.append(time.perf_counter() - start)
+        self._event_ch.send_nowait(
+            llm.ChatChunk(id="fixed", delta=llm.ChoiceDelta(role="assistant", content=text))
+        )
+
+
+class FixedLatencyTTS(tts.TTS):
+    """First audio ``ttfb`` seconds after the request; 20 ms frames of silence after."""
+
+    def __init__(self, *, ttfb: float, audio_s: float = 0.2) -> None:
+        super().__init__(
+            capabilities=tts.TTSCapabilities(streaming=False),
+            sample_rate=SAMPLE_RATE,
+            num_channels=1,
+        )
+        self.ttfb = ttfb
+        self.audio_s = audio_s
+        self.actual_ttfb: list[float] = []
+
+    def synthesize(
+        self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
+    ) -> tts.ChunkedStream:
+        return _Chunked(tts=self, input_text=text, conn_options=conn_options)
+
+
+class _Chunked(tts.ChunkedStream):
+    async def _run(self, output_emitter: tts.AudioEmitter) -> None:
+        fake: FixedLatencyTTS = self._tts  # type: ignore[assignment]
+        start = time.perf_counter()
+        output_emitter.initialize(
+            request_id=utils.shortuuid(), sample_rate=SAMPLE_RATE, num_channels=1,
+            mime_type="audio/pcm",
+        )  # fmt: skip
+        await asyncio.sleep(fake.ttfb)
+        fake.actual_ttfb.append(time.perf_counter() - start)
+        output_emitter.push(b"\x00\x00" * int(SAMPLE_RATE * fake.audio_s))
+        output_emitter.flush()
+
+
+class TimedAudioOutput(AudioOutput):
+    """Records when each playout's first frame arrives; 'plays' instantly."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            label="timed", capabilities=AudioOutputCapabilities(pause=False), sample_rate=None
+        )
+        self.first_frames: list[float] = []
+        self.first_frame = asyncio.Event()
+        self._in_segment = False
+        self._pushed = 0.0
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        await super().capture_frame(frame)
+        if not self._in_segment:
+            self._in_segment = True
+            self.first_frames.append(time.perf_counter())
+            self.first_frame.set()
+            self.on_playback_started(created_at=time.time())
+        self._pushed += frame.duration
+
+    def flush(self) -> None:
+        super().flush()
+        if self._in_segment:
+            pushed, self._pushed, self._in_segment = self._pushed, 0.0, False
+            self.on_playback_finished(
+                playback_position=pushed, interrupted=False, synchronized_transcript=None
+            )
+
+    def clear_buffer(self) -> None:
+        if self._in_segment:
+            pushed, self._pushed, self._in_segment = self._pushed, 0.0, False
+            self.on_playback_finished(
+                playback_position=pushed, interrupted=True, synchronized_transcript=None
+            )
