@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from livekit.agents import AgentSession, llm
+from livekit.agents import Agent, AgentSession, llm
 
 from agent.driver import SessionDriver
 from agent.finalize import SessionFacts
@@ -75,7 +75,13 @@ def full_history(rt: InterviewRuntime, session: AgentSession) -> llm.ChatContext
 
 
 async def run(
-    turns: int, ttft: float, ttfb: float, *, gap: float = 1.5, checkpoints: bool = True
+    turns: int,
+    ttft: float,
+    ttfb: float,
+    *,
+    gap: float = 1.5,
+    checkpoints: bool = True,
+    baseline: bool = False,
 ) -> dict:
     enc = o200k()
     md = parse_metadata(
@@ -102,12 +108,13 @@ async def run(
     )  # fmt: skip
     if checkpoints:
         rt.on_message(saver.checkpoint_soon)
-    agent = Interviewer(rt)
+    agent: Agent = Agent(instructions=rt.instructions()) if baseline else Interviewer(rt)
     overhead, totals, tokens = [], [], {}
     try:
         await session.start(agent)
         driver.start()
-        await agent.wait_for_greeting(30)
+        if isinstance(agent, Interviewer):
+            await agent.wait_for_greeting(30)
         for turn in range(1, turns + 1):
             await asyncio.sleep(gap)  # the candidate thinking and speaking
             n_out, n_llm, n_tts = (
@@ -126,7 +133,7 @@ async def run(
                     "sent_to_llm": prompt_tokens(enc, model.contexts[-1]),
                     "full_history_would_be": prompt_tokens(enc, full_history(rt, session)),
                 }
-            if rt.machine.terminal:
+            if rt.machine.terminal and not baseline:
                 break
     finally:
         await driver.aclose()
@@ -134,7 +141,9 @@ async def run(
     ratio = tokens[60]["sent_to_llm"] / tokens[5]["sent_to_llm"] if 60 in tokens else None
     return {
         "command": f"python -m bench.agent_overhead --turns {turns} --ttft {ttft} --ttfb {ttfb} "
-        f"--gap {gap}" + ("" if checkpoints else " --no-checkpoints"),
+        f"--gap {gap}"
+        + ("" if checkpoints else " --no-checkpoints")
+        + (" --baseline" if baseline else ""),
         "machine": {"python": platform.python_version(), "cores": 2},
         "turns": len(overhead),
         "provider_latency_s": {"llm_ttft": ttft, "tts_ttfb": ttfb},
@@ -159,10 +168,20 @@ def main() -> None:
         "--gap", type=float, default=1.5, help="seconds between turns (the candidate speaking)"
     )
     parser.add_argument("--no-checkpoints", action="store_true", help="A/B: skip checkpoints")
+    parser.add_argument(
+        "--baseline", action="store_true", help="a plain LiveKit Agent with the same providers"
+    )
     parser.add_argument("--out", default="agent_overhead.json")
     args = parser.parse_args()
     result = asyncio.run(
-        run(args.turns, args.ttft, args.ttfb, gap=args.gap, checkpoints=not args.no_checkpoints)
+        run(
+            args.turns,
+            args.ttft,
+            args.ttfb,
+            gap=args.gap,
+            checkpoints=not args.no_checkpoints,
+            baseline=args.baseline,
+        )
     )
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)

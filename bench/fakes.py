@@ -104,6 +104,7 @@ class TimedAudioOutput(AudioOutput):
         )
         self.first_frames: list[float] = []
         self.first_frame = asyncio.Event()
+        self._new_segment = asyncio.Event()
         self._in_segment = False
         self._pushed = 0.0
 
@@ -113,8 +114,15 @@ class TimedAudioOutput(AudioOutput):
             self._in_segment = True
             self.first_frames.append(time.perf_counter())
             self.first_frame.set()
+            self._new_segment.set()
             self.on_playback_started(created_at=time.time())
         self._pushed += frame.duration
+
+    async def segments_at_least(self, n: int) -> None:
+        """Until ``n`` playouts have started."""
+        while len(self.first_frames) < n:
+            self._new_segment.clear()
+            await self._new_segment.wait()
 
     def flush(self) -> None:
         super().flush()
