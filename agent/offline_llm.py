@@ -10,18 +10,12 @@ real ``AgentSession``: console, simulate and a dispatched room all behave the sa
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 from livekit.agents import llm
-from livekit.agents.types import (
-    DEFAULT_API_CONNECT_OPTIONS,
-    NOT_GIVEN,
-    APIConnectOptions,
-    NotGivenOr,
-)
 
 from stages.offline import OFFLINE_LINES, Intent, classify, is_short_answer
 
+from .local_llm import LocalLLM, Response
 from .runtime import InterviewRuntime
 
 OFFLINE_MODEL = "offline-question-bank"
@@ -38,7 +32,7 @@ _TOOL_FOR_INTENT = {
 _QUESTION_STAGES = {"introduction", "experience", "technical", "behavioral"}
 
 
-class OfflineInterviewerLLM(llm.LLM):
+class OfflineInterviewerLLM(LocalLLM):
     def __init__(self, runtime: InterviewRuntime) -> None:
         super().__init__()
         self.runtime = runtime
@@ -56,17 +50,8 @@ class OfflineInterviewerLLM(llm.LLM):
     def provider(self) -> str:
         return "offline"
 
-    def chat(
-        self,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[llm.Tool] | None = None,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
-        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
-        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
-    ) -> llm.LLMStream:
-        return _OfflineStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
+    async def respond(self, chat_ctx: llm.ChatContext) -> Response:
+        return self.decide(chat_ctx)
 
     # ------------------------------------------------------------ decisions
 
@@ -172,30 +157,3 @@ class OfflineInterviewerLLM(llm.LLM):
         if planned and planned.questions:
             return planned.questions[0].text
         return "Thank you for your time today. Goodbye!"
-
-
-class _OfflineStream(llm.LLMStream):
-    def __init__(
-        self,
-        offline: OfflineInterviewerLLM,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[llm.Tool],
-        conn_options: APIConnectOptions,
-    ) -> None:
-        super().__init__(offline, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
-        self._offline = offline
-
-    async def _run(self) -> None:
-        decision = self._offline.decide(self.chat_ctx)
-        if isinstance(decision, llm.FunctionToolCall):
-            delta = llm.ChoiceDelta(role="assistant", tool_calls=[decision])
-        elif decision:
-            delta = llm.ChoiceDelta(role="assistant", content=decision)
-        else:
-            return
-        self._event_ch.send_nowait(llm.ChatChunk(id=decision_id(self), delta=delta))
-
-
-def decision_id(stream: llm.LLMStream) -> str:
-    return f"offline-{id(stream):x}"

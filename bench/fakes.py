@@ -9,17 +9,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 from livekit import rtc
 from livekit.agents import APIConnectOptions, llm, tts, utils
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
 from livekit.agents.voice.io import AudioOutput, AudioOutputCapabilities
+
+from agent.local_llm import LocalLLM
 
 SAMPLE_RATE = 24000
 
 
-class FixedLatencyLLM(llm.LLM):
+class FixedLatencyLLM(LocalLLM):
     """Answers after ``ttft`` seconds with the text ``reply(chat_ctx)``; records contexts."""
 
     def __init__(self, reply: Callable[[llm.ChatContext], str], *, ttft: float) -> None:
@@ -33,33 +34,13 @@ class FixedLatencyLLM(llm.LLM):
     def model(self) -> str:
         return "fixed-latency"
 
-    def chat(
-        self,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[llm.Tool] | None = None,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
-        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
-        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
-    ) -> llm.LLMStream:
-        self.contexts.append(chat_ctx)
-        return _LLMStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
-
-
-class _LLMStream(llm.LLMStream):
-    def __init__(self, fake: FixedLatencyLLM, **kw: Any) -> None:
-        super().__init__(fake, **kw)
-        self._fake = fake
-
-    async def _run(self) -> None:
+    async def respond(self, chat_ctx: llm.ChatContext) -> str:
         start = time.perf_counter()
-        text = self._fake.reply(self.chat_ctx)
-        await asyncio.sleep(self._fake.ttft)
-        self._fake.actual_ttft.append(time.perf_counter() - start)
-        self._event_ch.send_nowait(
-            llm.ChatChunk(id="fixed", delta=llm.ChoiceDelta(role="assistant", content=text))
-        )
+        self.contexts.append(chat_ctx)
+        text = self.reply(chat_ctx)
+        await asyncio.sleep(self.ttft)
+        self.actual_ttft.append(time.perf_counter() - start)
+        return text
 
 
 class FixedLatencyTTS(tts.TTS):

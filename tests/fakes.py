@@ -8,17 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livekit.agents import llm
-from livekit.agents.types import (
-    DEFAULT_API_CONNECT_OPTIONS,
-    NOT_GIVEN,
-    APIConnectOptions,
-    NotGivenOr,
-)
+
+from agent.local_llm import LocalLLM
 
 Reply = str | tuple[str, str]  # text, or ("tool", name)
 
 
-class ScriptedLLM(llm.LLM):
+class ScriptedLLM(LocalLLM):
     """Answers by the last item of the context: a user message's text, a tool's name, or
     ``"<start>"`` when there is no user input yet. Records every context it was given."""
 
@@ -33,20 +29,14 @@ class ScriptedLLM(llm.LLM):
     def model(self) -> str:
         return "scripted"
 
-    def chat(
-        self,
-        *,
-        chat_ctx: llm.ChatContext,
-        tools: list[llm.Tool] | None = None,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
-        tool_choice: NotGivenOr[llm.ToolChoice] = NOT_GIVEN,
-        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
-    ) -> llm.LLMStream:
+    async def respond(self, chat_ctx: llm.ChatContext) -> str | llm.FunctionToolCall:
         self.contexts.append(chat_ctx.copy())
-        return _ScriptedStream(
-            self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
-        )
+        reply = self.script.get(self.key_for(chat_ctx), self.default)
+        if isinstance(reply, tuple):
+            return llm.FunctionToolCall(
+                name=reply[1], arguments="{}", call_id=f"call_{next(self._ids)}"
+            )
+        return reply
 
     def key_for(self, chat_ctx: llm.ChatContext) -> str:
         items = [i for i in chat_ctx.items if not (i.type == "message" and i.role == "system")]
@@ -58,23 +48,6 @@ class ScriptedLLM(llm.LLM):
         if last.type == "message" and last.role == "user":
             return last.text_content or ""
         return "<start>"
-
-
-class _ScriptedStream(llm.LLMStream):
-    def __init__(self, fake: ScriptedLLM, **kw: Any) -> None:
-        super().__init__(fake, **kw)
-        self._fake = fake
-
-    async def _run(self) -> None:
-        reply = self._fake.script.get(self._fake.key_for(self.chat_ctx), self._fake.default)
-        if isinstance(reply, tuple):
-            call = llm.FunctionToolCall(
-                name=reply[1], arguments="{}", call_id=f"call_{next(self._fake._ids)}"
-            )
-            delta = llm.ChoiceDelta(role="assistant", tool_calls=[call])
-        else:
-            delta = llm.ChoiceDelta(role="assistant", content=reply)
-        self._event_ch.send_nowait(llm.ChatChunk(id="scripted", delta=delta))
 
 
 @dataclass
