@@ -3,7 +3,8 @@
 * After every committed message the interview is checkpointed to the local outbox (as the
   rows it would produce if the worker died now: ``ended_by = "worker_shutdown"``), within
   ``CHECKPOINT_DELAY_S``. Writes are coalesced and run off the event loop, after the reply
-  has started, so neither a slow disk nor the row build ever delays a reply.
+  to a candidate turn has been committed, so neither a slow disk nor the row build ever
+  delays a reply.
 * ``finalize`` builds the rows once, commits them to the outbox (durable, local) and then
   tries to push them to the store within a short budget. If the store is down the rows
   wait in the outbox and are pushed by the worker's flusher, at the next start, or by
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -27,7 +29,7 @@ logger = logging.getLogger("interview.persist")
 
 PUSH_BUDGET_S = 5.0
 CHECKPOINT_DELAY_S = 1.0
-"""A checkpoint is written at most this long after the message that made it necessary."""
+"""Longest wait, after a candidate message, for the agent's reply before checkpointing."""
 
 
 class InterviewPersistence:
@@ -47,25 +49,33 @@ class InterviewPersistence:
         self._finalized = False
         self._dirty = False
         self._writer: asyncio.Task[None] | None = None
+        self._now = asyncio.Event()
         self.interview_id: str | None = None
         self.pushed = False
         self.records: tuple[InterviewRecord, FeedbackRecord] | None = None
 
     # ------------------------------------------------------------ checkpoints
 
-    def checkpoint_soon(self) -> None:
-        """Schedule a checkpoint (coalesced: at most one write in flight)."""
+    def checkpoint_soon(self, role: str = "agent") -> None:
+        """Schedule a checkpoint (coalesced: at most one write in flight).
+
+        After an agent message it is written at once. After a candidate message it waits
+        for the agent's reply to be committed (so the work never competes with preparing
+        the reply), but never longer than ``CHECKPOINT_DELAY_S``.
+        """
         if self._finalized:
             return
         self._dirty = True
+        if role != "candidate":
+            self._now.set()
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_checkpoints())
 
     async def _write_checkpoints(self) -> None:
         while self._dirty and not self._finalized:
-            # let the reply that follows a committed turn start first: the checkpoint
-            # work (a snapshot and a row build in a thread) never competes with it
-            await asyncio.sleep(CHECKPOINT_DELAY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._now.wait(), CHECKPOINT_DELAY_S)
+            self._now.clear()
             self._dirty = False
             snap = self.rt.snapshot()
             snap.machine.shutdown()

@@ -64,7 +64,7 @@ class InterviewRuntime:
         self._stage_of_item: dict[str, str] = {}
         self._ignored_speech: set[str] = set()
         self._listeners: list[Callable[[list[Effect]], None]] = []
-        self._message_listeners: list[Callable[[], None]] = []
+        self._message_listeners: list[Callable[[str], None]] = []
         self.last_question: str | None = None
         """The text of the last agent turn that counted as a question (for repeats)."""
 
@@ -73,8 +73,8 @@ class InterviewRuntime:
     def on_effects(self, listener: Callable[[list[Effect]], None]) -> None:
         self._listeners.append(listener)
 
-    def on_message(self, listener: Callable[[], None]) -> None:
-        """Called after every message committed to the transcript."""
+    def on_message(self, listener: Callable[[str], None]) -> None:
+        """Called with the role ("agent" or "candidate") after every committed message."""
         self._message_listeners.append(listener)
 
     def apply(self, effects: list[Effect]) -> list[Effect]:
@@ -163,8 +163,9 @@ class InterviewRuntime:
             ended_at=float(ended),
             interrupted=bool(item.interrupted),
         )
+        role = "agent" if item.role == "assistant" else "candidate"
         for listener in self._message_listeners:
-            listener()
+            listener(role)
         if item.role == "assistant":
             self.latencies.append(
                 TurnLatency(

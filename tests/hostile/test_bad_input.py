@@ -24,7 +24,9 @@ pytestmark = pytest.mark.hostile
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=20,
 )
 FIELDS = ["user_id", "candidate_name", "job_role", "experience_level", "resume_text",
@@ -80,7 +82,9 @@ def test_hostile_shapes(raw):
 
 
 def _call(payload: str) -> rtc.RpcInvocationData:
-    return rtc.RpcInvocationData(request_id="r", caller_identity="c", payload=payload, response_timeout=5)
+    return rtc.RpcInvocationData(
+        request_id="r", caller_identity="c", payload=payload, response_timeout=5
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -90,7 +94,9 @@ def _call(payload: str) -> rtc.RpcInvocationData:
             st.sampled_from(["skip_stage", "end", "state"]),
             st.one_of(
                 st.text(max_size=60),
-                st.dictionaries(st.sampled_from(["stage", "request_id", "x"]), JSON, max_size=3).map(json.dumps),
+                st.dictionaries(
+                    st.sampled_from(["stage", "request_id", "x"]), JSON, max_size=3
+                ).map(json.dumps),
             ),
         ),
         max_size=25,
