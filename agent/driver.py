@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from livekit.agents import AgentSession
+from livekit.agents import AgentSession, llm
 from livekit.agents.voice.events import (
     AgentStateChangedEvent,
     CloseEvent,
@@ -42,6 +42,8 @@ FAREWELL_PROMPTS = {
 """Canned last words per ending (none for completed / candidate_request: the
 interviewer has already said goodbye; none when nobody is there to hear them)."""
 TICK_S = 1.0
+LLM_REPLY_RETRIES = 1
+"""Failed replies asked for again before the interview ends with ``error``."""
 FAREWELL_TIMEOUT_S = 15.0
 
 StatePublisher = Callable[[dict[str, Any]], Awaitable[None]]
@@ -65,6 +67,9 @@ class SessionDriver:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._wrap_up_started = False
+        self._llm_retries = 0
+        self.recovering: asyncio.Future[None] | None = None
+        """Set while a failed reply is being asked for again."""
         runtime.on_effects(self._on_effects)
         session.on("conversation_item_added", self._on_item)
         session.on("speech_created", self._on_speech)
@@ -115,6 +120,12 @@ class SessionDriver:
         handle.add_done_callback(self._on_speech_done)
 
     def _on_speech_done(self, handle: SpeechHandle) -> None:
+        spoke = any(
+            i.type == "message" and i.role == "assistant" and not i.interrupted
+            for i in handle.chat_items
+        )
+        if spoke and handle.exception() is None:
+            self._llm_retries = 0
         self.runtime.speech_done(handle.id, list(handle.chat_items))
         self.publish_state()
 
@@ -132,8 +143,23 @@ class SessionDriver:
             {"source": type(ev.source).__name__, "type": kind, "recoverable": str(recoverable)}
         )
         logger.warning("provider error (%s, recoverable=%s)", kind, recoverable)
-        if not recoverable:
-            self.runtime.apply(self.runtime.machine.fail(f"{type(ev.source).__name__}: {kind}"))
+        if recoverable:
+            return
+        if isinstance(ev.source, llm.LLM) and self._llm_retries < LLM_REPLY_RETRIES:
+            # a reply that failed mid-way (LiveKit never retries once text was produced):
+            # ask for the reply once more before giving up on the interview
+            self._llm_retries += 1
+            self.recovering = asyncio.ensure_future(self._retry_reply())
+            return
+        self.runtime.apply(self.runtime.machine.fail(f"{type(ev.source).__name__}: {kind}"))
+
+    async def _retry_reply(self) -> None:
+        try:
+            await self._wait_for_speech()
+            if not self.runtime.machine.terminal:
+                await self.session.generate_reply()
+        except Exception as e:  # the retry itself failed: the error event ends the interview
+            logger.warning("reply retry failed: %s", type(e).__name__)
 
     def _on_close(self, ev: CloseEvent) -> None:
         m = self.runtime.machine

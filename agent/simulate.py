@@ -118,7 +118,15 @@ async def run_simulation(
         async for line in _each(lines):
             if rt.machine.terminal:
                 break
-            await asyncio.wait_for(session.run(user_input=line), TURN_TIMEOUT_S)
+            try:
+                await asyncio.wait_for(session.run(user_input=line), TURN_TIMEOUT_S)
+            except Exception as e:
+                if driver.recovering is None or rt.machine.terminal:
+                    raise
+                logger.warning("reply failed (%s); asked for it again", type(e).__name__)
+            if driver.recovering is not None:
+                await asyncio.wait_for(driver.recovering, TURN_TIMEOUT_S)
+                driver.recovering = None
         if not rt.machine.terminal:
             rt.apply(rt.machine.participant_left(final=True))
         await asyncio.wait_for(driver.ended.wait(), TURN_TIMEOUT_S)

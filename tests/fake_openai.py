@@ -14,7 +14,9 @@ from typing import Any
 from aiohttp import web
 
 Decision = dict[str, Any]
-"""{"content": str} | {"tool": name} | {"status": int}, optionally with {"delay": seconds}."""
+"""{"content": str} | {"tool": name} | {"status": int}, optionally with {"delay": seconds};
+content may also say {"cut_after": n} (drop the connection after n chunks) or
+{"stall_after": n} (hang after n chunks)."""
 
 
 class FakeOpenAI:
@@ -108,7 +110,12 @@ class FakeOpenAI:
         else:
             text = decision["content"]
             await send({"role": "assistant", "content": ""})
-            for i in range(0, len(text), 7):
+            for n, i in enumerate(range(0, len(text), 7)):
+                if n == decision.get("cut_after"):
+                    request.transport.close()  # the connection drops mid-stream
+                    return resp
+                if n == decision.get("stall_after"):
+                    await asyncio.sleep(3600)  # the stream hangs mid-answer
                 await send({"content": text[i : i + 7]})
             await send({}, "stop")
         usage = {
