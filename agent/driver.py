@@ -145,7 +145,11 @@ class SessionDriver:
         logger.warning("provider error (%s, recoverable=%s)", kind, recoverable)
         if recoverable:
             return
-        if isinstance(ev.source, llm.LLM) and self._llm_retries < LLM_REPLY_RETRIES:
+        status = getattr(getattr(err, "error", err), "status_code", None)
+        rejected = status is not None and 400 <= status < 500 and status != 429
+        if rejected:
+            kind = f"{kind} {status}"  # a rejected key or request: asking again cannot help
+        elif isinstance(ev.source, llm.LLM) and self._llm_retries < LLM_REPLY_RETRIES:
             # a reply that failed mid-way (LiveKit never retries once text was produced):
             # ask for the reply once more before giving up on the interview
             self._llm_retries += 1

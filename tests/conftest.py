@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 
@@ -36,3 +38,44 @@ def supabase_stack():
         pytest.skip(f"local Supabase stack unavailable: {e}")
     yield stack
     stack.stop()
+
+
+# ---------------------------------------------------------------- no secret in any log
+
+SECRET_MARKERS = (
+    "sk-test-",
+    "sk-proj-user-owned",
+    "sk-proj-SECRETSECRET",
+    "dg-user-owned",
+    "dg-test-",
+    "sk-test-provider-faults",
+)
+"""Every provider key the tests hand to the product starts with one of these."""
+
+
+class _AllRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:
+            return
+        for marker in SECRET_MARKERS:
+            if marker in text:
+                self.leaks.append(f"{record.name}: {text[:120]}")
+
+
+_records = _AllRecords()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    logging.getLogger().addHandler(_records)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _records.leaks:
+        session.exitstatus = 1
+        print("\nSECRET LEAKED INTO LOGS:\n" + "\n".join(_records.leaks[:10]))

@@ -93,7 +93,7 @@ async def test_provider_rejecting_the_key_ends_with_error_and_keeps_the_transcri
         )
     row = result.row
     assert row["ended_by"] == "error"
-    assert row["metadata"]["end_reason"] == "LLM: APIStatusError"
+    assert row["metadata"]["end_reason"] == "LLM: APIStatusError 401"
     assert row["metadata"]["errors"] == [
         {"source": "LLM", "type": "APIStatusError", "recoverable": "False"}
     ]
