@@ -24,6 +24,8 @@ class FakeOpenAI:
         self.reply = reply
         self.requests: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
+        self.speech_status = 500
+        self.speech_requests = 0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -31,6 +33,7 @@ class FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/audio/speech", self._speech)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -42,6 +45,13 @@ class FakeOpenAI:
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _speech(self, request: web.Request) -> web.Response:
+        self.speech_requests += 1
+        return web.json_response(
+            {"error": {"message": "speech unavailable", "type": "server_error"}},
+            status=self.speech_status,
+        )
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": []})

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from livekit.agents import APIConnectOptions
 from livekit.agents.voice.agent_session import SessionConnectOptions
@@ -100,3 +102,48 @@ async def test_stalled_stream_times_out_and_ends_gracefully(tmp_path, monkeypatc
     assert [m["text"] for m in result.row["conversation"]["messages"] if m["role"] == "candidate"][
         :1
     ] == LINES[:1]
+
+
+async def test_tts_failure_ends_gracefully_and_saves(tmp_path):
+    from livekit.agents import AgentSession
+
+    from agent.driver import SessionDriver
+    from agent.finalize import SessionFacts
+    from agent.interviewer import Interviewer
+    from agent.persist import InterviewPersistence
+    from agent.providers import ProviderKeys, build_tts
+    from agent.runtime import InterviewRuntime
+    from bench.fakes import TimedAudioOutput
+    from stages.metadata import parse_metadata
+
+    from ..fakes import ScriptedLLM
+
+    async with FakeOpenAI(lambda body: {"content": "unused"}) as server:
+        settings = Settings(_env_file=None, openai_base_url=server.base_url)
+        rt = InterviewRuntime(
+            parse_metadata("{}", require_user=False), room_name="room-tts", offline=False
+        )
+        session = AgentSession(
+            llm=ScriptedLLM({"<start>": "Hello! Are you ready to begin?"}),
+            tts=build_tts(settings, ProviderKeys(openai=KEY)),
+            vad=None,
+            turn_handling={"turn_detection": None},
+        )
+        session.output.audio = TimedAudioOutput()
+        driver = SessionDriver(session, rt, watch_silence=False)
+        saver = InterviewPersistence(
+            rt, outbox=Outbox(tmp_path / "o.db"), store=SqliteStore(tmp_path / "s.db"),
+            facts=lambda: SessionFacts(mode="test", models={}),
+        )  # fmt: skip
+        try:
+            await session.start(Interviewer(rt))
+            driver.start()
+            await asyncio.wait_for(driver.ended.wait(), 60)
+        finally:
+            await driver.aclose()
+            await saver.finalize()
+            await session.aclose()
+        assert server.speech_requests >= 1
+    assert rt.machine.ended_by == "error"
+    assert (rt.machine.end_reason or "").startswith("TTS")
+    assert saver.interview_id is not None
