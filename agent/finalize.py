@@ -8,7 +8,7 @@ from importlib import metadata as pkg_metadata
 from typing import Any
 
 from feedback.report import computed_feedback, offline_feedback
-from persistence import FeedbackRecord, InterviewRecord, InterviewStore
+from persistence import FeedbackRecord, InterviewRecord
 from stages.machine import InterviewMachine
 from stages.transcript import conversation_json, iso
 
@@ -137,9 +137,3 @@ def build_records(
         user_id=md.user_id, feedback_data=offline_feedback(rt.transcript.messages, computed)
     )
     return interview, feedback
-
-
-async def save(store: InterviewStore, interview: InterviewRecord, feedback: FeedbackRecord) -> str:
-    interview_id = await store.upsert_interview(interview)
-    await store.upsert_feedback(interview_id, feedback)
-    return interview_id

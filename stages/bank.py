@@ -63,7 +63,7 @@ DIFFICULTY_LEVELS: dict[str, tuple[str, ...]] = {
 
 @dataclass(slots=True)
 class StageQuestions:
-    """What one stage may ask, in order; ``source`` says where each came from."""
+    """What one stage may ask, in order."""
 
     questions: list[Question] = field(default_factory=list)
 

@@ -91,9 +91,6 @@ class Transcript:
         self.messages.append(msg)
         return msg
 
-    def by_role(self, role: Role) -> list[Message]:
-        return [m for m in self.messages if m.role == role]
-
     def mark_last_candidate_request(self) -> None:
         for m in reversed(self.messages):
             if m.role == "candidate":
@@ -104,12 +101,6 @@ class Transcript:
         for m in self.messages:
             if m.role == "agent" and item_ids.intersection(m.item_ids):
                 m.question = question
-
-    def last_agent_text(self) -> str | None:
-        for m in reversed(self.messages):
-            if m.role == "agent":
-                return m.text
-        return None
 
     def totals(self) -> dict[str, Any]:
         by_stage: dict[str, dict[str, int]] = {}
