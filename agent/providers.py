@@ -31,6 +31,11 @@ class ProviderKeys:
         return f"ProviderKeys(present={present})"
 
 
+def warm() -> None:
+    """Build the per-process TLS context now (prewarm), not during the first job."""
+    _tls()
+
+
 @cache
 def _tls() -> ssl.SSLContext:
     """One TLS context per process: building it is most of the cost of a new client."""

@@ -29,6 +29,13 @@ def load(name: str) -> str:
     return path.read_text("utf-8").strip()
 
 
+def load_all() -> None:
+    """Read every template now (prewarm), so no job reads them from disk."""
+    for entry in resources.files("prompts").joinpath("templates").iterdir():
+        if entry.name.endswith(".txt"):
+            load(entry.name.removesuffix(".txt"))
+
+
 def render(name: str, **values: object) -> str:
     return Template(load(name)).substitute({k: str(v) for k, v in values.items()}).strip()
 
