@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from persistence import InterviewStore, StoreError
-from persistence.outbox import FlushResult, Outbox
+from persistence.outbox import Outbox
 from stages.metadata import MetadataError
 
-from .config import ConfigError, load_settings, store_for
+from .config import ConfigError, Settings, load_settings, store_for
 from .log import install_redaction
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def _simulate(argv: list[str]) -> int:
     outbox = Outbox(settings.interview_outbox_path)
 
     async def run() -> SimulationResult:
-        await _recover(outbox, store)
+        await outbox.recover_and_flush(store)
         try:
             return await run_simulation(
                 lines,
@@ -137,23 +137,13 @@ def _simulate(argv: list[str]) -> int:
     return 0
 
 
-async def _recover(outbox: Outbox, store: InterviewStore) -> FlushResult:
-    recovered = await outbox.recover_orphans()
-    if recovered:
-        logging.getLogger("interview.outbox").warning(
-            "recovered %d interrupted interview(s) as worker_shutdown", len(recovered)
-        )
-    return await outbox.flush(store)
-
-
 def _outbox(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m agent outbox")
     parser.add_argument("action", choices=("status", "flush"))
     args = parser.parse_args(argv)
     _logging()
     try:
-        settings = load_settings()
-        store = store_for(settings)
+        settings, store = _settings_and_store()
     except ConfigError as e:
         return _fail(str(e))
     outbox = Outbox(settings.interview_outbox_path)
@@ -161,8 +151,7 @@ def _outbox(argv: list[str]) -> int:
     async def run() -> int:
         try:
             if args.action == "flush":
-                recovered = await outbox.recover_orphans()
-                result = await outbox.flush(store, force=True)
+                recovered, result = await outbox.recover_and_flush(store, force=True)
                 print(
                     f"recovered {len(recovered)}, pushed {result.pushed}, failed {result.failed}, "
                     f"remaining {result.remaining} (store: {store.name})"
@@ -195,8 +184,7 @@ def _report(argv: list[str]) -> int:
     from feedback import render
 
     try:
-        settings = load_settings()
-        store = store_for(settings)
+        _, store = _settings_and_store()
     except ConfigError as e:
         return _fail(str(e))
 
@@ -220,6 +208,11 @@ def _report(argv: list[str]) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _settings_and_store() -> tuple[Settings, InterviewStore]:
+    settings = load_settings()
+    return settings, store_for(settings)
 
 
 def _logging() -> None:

@@ -221,12 +221,14 @@ async def flush_forever(settings: Settings) -> None:
     outbox = Outbox(settings.interview_outbox_path)
     store = store_for(settings)
     try:
-        recovered = await outbox.recover_orphans()
-        if recovered:
-            logger.warning("recovered %d interrupted interview(s)", len(recovered))
+        recovered = False
         while True:
             try:
-                result = await outbox.flush(store)
+                if not recovered:
+                    _, result = await outbox.recover_and_flush(store)
+                    recovered = True
+                else:
+                    result = await outbox.flush(store)
                 if result.pushed or result.failed:
                     logger.info(
                         "outbox flush",

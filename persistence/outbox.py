@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -30,6 +31,8 @@ import psutil
 
 from .records import FeedbackRecord, InterviewRecord
 from .store import InterviewStore, StoreError
+
+logger = logging.getLogger("interview.outbox")
 
 BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 300.0
@@ -231,6 +234,17 @@ class Outbox:
             await self._run(self._done, room_name, interview_json)
         remaining = await self._run(self._count)
         return FlushResult(pushed=pushed, failed=failed, remaining=remaining, interview_ids=ids)
+
+    async def recover_and_flush(
+        self, store: InterviewStore, *, force: bool = False
+    ) -> tuple[list[str], FlushResult]:
+        """What a (re)start does: orphaned checkpoints become pending items, then push."""
+        recovered = await self.recover_orphans()
+        if recovered:
+            logger.warning(
+                "recovered %d interrupted interview(s) as worker_shutdown", len(recovered)
+            )
+        return recovered, await self.flush(store, force=force)
 
     async def status(self) -> OutboxStatus:
         return await self._run(self._status)
