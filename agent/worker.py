@@ -59,9 +59,13 @@ FINALIZE_TIMEOUT_S = 8.0
 ASSESS_BUDGET_S = 45.0
 
 
+def load_vad() -> silero.VAD:
+    return silero.VAD.load(min_silence_duration=0.55)
+
+
 def prewarm(proc: JobProcess) -> None:
     """Once per job process, before any job: what the first greeting should not wait for."""
-    proc.userdata["vad"] = silero.VAD.load(min_silence_duration=0.55)
+    proc.userdata["vad"] = load_vad()
     providers.warm()  # the TLS context (~45 ms of CPU)
     QuestionBank.bundled()
     load_all()
@@ -128,6 +132,29 @@ async def entrypoint(ctx: JobContext) -> None:
     await run_interview(ctx, settings, md, console=console)
 
 
+def session_mode(keys: ProviderKeys) -> tuple[bool, bool]:
+    """(offline, voice): no OpenAI key → the offline interviewer, text only; both keys →
+    a voice interview; an OpenAI key alone → text with the online interviewer."""
+    offline = keys.openai is None
+    return offline, keys.deepgram is not None and not offline
+
+
+def build_session(
+    settings: Settings, keys: ProviderKeys, rt: InterviewRuntime, *, vad: silero.VAD | None
+) -> AgentSession:
+    """The session for one interview: VAD → Deepgram → the interviewer model → OpenAI
+    voice when both keys are there; text with the online or offline interviewer else."""
+    offline, voice = session_mode(keys)
+    client = None if offline else openai_client(settings, keys)
+    return AgentSession(
+        llm=OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys, client),
+        stt=build_stt(settings, keys, language=rt.md.language) if voice else None,
+        tts=build_tts(settings, keys, client) if voice else None,
+        vad=vad if voice else None,
+        turn_handling=TURN_HANDLING if voice else {"turn_detection": None},
+    )
+
+
 async def run_interview(
     ctx: JobContext, settings: Settings, md: InterviewMetadata, *, console: bool
 ) -> None:
@@ -140,20 +167,12 @@ async def run_interview(
         await store.aclose()
         ctx.shutdown(reason=e.code)
         return
-    offline = keys.openai is None
-    voice = keys.deepgram is not None and keys.openai is not None
+    offline, voice = session_mode(keys)
     # every console run is its own interview, not an update of the last one
     room_name = f"{ctx.room.name}-{ctx.job.id}" if console else ctx.room.name
     stored = await stored_questions(store, md.job_role)
     rt = InterviewRuntime(md, room_name=room_name, offline=offline, stored=stored)
-    client = None if offline else openai_client(settings, keys)
-    session: AgentSession = AgentSession(
-        llm=OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys, client),
-        stt=build_stt(settings, keys, language=md.language) if voice else None,
-        tts=build_tts(settings, keys, client) if voice else None,
-        vad=ctx.proc.userdata.get("vad") if voice else None,
-        turn_handling=TURN_HANDLING if voice else {"turn_detection": None},
-    )
+    session = build_session(settings, keys, rt, vad=ctx.proc.userdata.get("vad"))
     driver = SessionDriver(
         session, rt, publish=state_publisher(ctx.room.local_participant), watch_silence=voice
     )
