@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from livekit.agents import AgentSession, llm
+from livekit.agents import AgentSession, llm, stt
 from livekit.agents.voice.events import (
     AgentStateChangedEvent,
     CloseEvent,
@@ -139,8 +139,11 @@ class SessionDriver:
         err = ev.error
         recoverable = bool(getattr(err, "recoverable", True))
         kind = type(getattr(err, "error", err)).__name__
-        self.runtime.errors.append(
-            {"source": type(ev.source).__name__, "type": kind, "recoverable": str(recoverable)}
+        self.runtime.provider_error(
+            type(ev.source).__name__,
+            kind,
+            recoverable=recoverable,
+            speech_lost=isinstance(ev.source, stt.STT) and self.session.user_state == "speaking",
         )
         logger.warning("provider error (%s, recoverable=%s)", kind, recoverable)
         if recoverable:

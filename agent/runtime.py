@@ -19,7 +19,7 @@ from prompts.builder import interviewer_instructions, stage_summaries
 from stages.bank import Question, QuestionBank, StageQuestions
 from stages.machine import Effect, InterviewMachine, Limits
 from stages.metadata import InterviewMetadata
-from stages.transcript import Transcript
+from stages.transcript import Transcript, iso
 
 logger = logging.getLogger("interview.runtime")
 
@@ -61,6 +61,7 @@ class InterviewRuntime:
         )
         self.latencies: list[TurnLatency] = []
         self.errors: list[dict[str, str]] = []
+        self._speech_lost = False
         self._stage_of_item: dict[str, str] = {}
         self._ignored_speech: set[str] = set()
         self._listeners: list[Callable[[list[Effect]], None]] = []
@@ -154,7 +155,7 @@ class InterviewRuntime:
         metrics = item.metrics or {}
         started = metrics.get("started_speaking_at") or item.created_at
         ended = metrics.get("stopped_speaking_at") or started
-        self.transcript.add(
+        msg = self.transcript.add(
             item_id=item.id,
             role="agent" if item.role == "assistant" else "candidate",
             text=text,
@@ -164,6 +165,9 @@ class InterviewRuntime:
             interrupted=bool(item.interrupted),
         )
         role = "agent" if item.role == "assistant" else "candidate"
+        if msg is not None and role == "candidate" and self._speech_lost:
+            msg.transcription_gap = True
+            self._speech_lost = False
         for listener in self._message_listeners:
             listener(role)
         if item.role == "assistant":
@@ -177,6 +181,18 @@ class InterviewRuntime:
             )
         elif (delay := metrics.get("end_of_turn_delay")) is not None and self.latencies:
             self.latencies[-1].end_of_turn_delay_s = delay
+
+    def provider_error(
+        self, source: str, kind: str, *, recoverable: bool, speech_lost: bool = False
+    ) -> None:
+        """A provider failed (recorded in the interview's metadata). ``speech_lost``: the
+        speech-to-text stream broke while the candidate was speaking, so the turn being
+        spoken is missing words; it is marked when it is committed."""
+        self.errors.append(
+            {"source": source, "type": kind, "recoverable": str(recoverable),
+             "at": iso(self.clock()) or ""}
+        )  # fmt: skip
+        self._speech_lost = self._speech_lost or speech_lost
 
     # ------------------------------------------------------------ LLM view
 

@@ -43,6 +43,7 @@ def request_messages(
             "expected_points": a["keywords_mentioned"] + a["missing_keywords"],
             "points_mentioned": a["keywords_mentioned"],
             "star": a["star"],
+            "partly_unheard": a.get("transcription_gap", False),
         }
         for i, a in enumerate(feedback["answers"])
     ]

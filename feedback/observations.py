@@ -30,8 +30,12 @@ def observations(feedback: dict[str, Any], said: dict[int, str]) -> dict[str, An
     """Strengths, areas for improvement and a plan from the computed ``feedback``.
 
     ``said`` maps each answer's index in ``feedback["answers"]`` to its full text.
+    An answer with a transcription gap (words lost to a speech-to-text outage) can
+    give a strength but never an area for improvement: what is missing may have been
+    said.
     """
     answers = feedback["answers"]
+    whole = [i for i, a in enumerate(answers) if not a.get("transcription_gap")]
     strengths: list[dict[str, Any]] = []
     areas: list[dict[str, Any]] = []
 
@@ -66,7 +70,8 @@ def observations(feedback: dict[str, Any], said: dict[int, str]) -> dict[str, An
                 })  # fmt: skip
                 break
 
-    for i, a in enumerate(answers):
+    for i in whole:
+        a = answers[i]
         if a.get("star") and not a["star"]["result"]:
             areas.append({
                 "point": "A behavioral story stopped before its result.",
@@ -88,7 +93,7 @@ def observations(feedback: dict[str, Any], said: dict[int, str]) -> dict[str, An
                 "suggestion": "Pause silently instead of filling the gap; a short pause "
                 "sounds more confident.",
             })  # fmt: skip
-    core = [i for i, a in enumerate(answers) if a["stage"] in QUESTION_STAGES]
+    core = [i for i in whole if answers[i]["stage"] in QUESTION_STAGES]
     short = [i for i in core if len(words(said[i])) < SHORT_ANSWER_WORDS]
     if core and len(short) * 2 >= len(core):
         areas.append({
@@ -96,7 +101,8 @@ def observations(feedback: dict[str, Any], said: dict[int, str]) -> dict[str, An
             "evidence": said[short[0]],
             "suggestion": "Aim for one to two minutes: context, what you did, the outcome.",
         })  # fmt: skip
-    for i, a in enumerate(answers):
+    for i in whole:
+        a = answers[i]
         if a["stage"] == "technical" and len(a["missing_keywords"]) >= 2:
             areas.append({
                 "point": "A technical answer missed points an interviewer listens for.",

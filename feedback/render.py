@@ -41,6 +41,21 @@ def _partial_note(fb: dict[str, Any]) -> str:
     return f"Scores are not available for this interview{why}; the report shows what was measured."
 
 
+def _gap_note(fb: dict[str, Any]) -> str | None:
+    n = sum(1 for a in fb["answers"] if a.get("transcription_gap"))
+    if not n:
+        return None
+    which = "one answer" if n == 1 else f"{n} answers"
+    return (
+        f"† Some words of {which} were lost to a speech-recognition fault on our side; "
+        "what is missing was not counted against you."
+    )
+
+
+def _stage_cell(a: dict[str, Any]) -> str:
+    return f"{a['stage']} †" if a.get("transcription_gap") else a["stage"]
+
+
 def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     title, sub = _headline(interview, fb)
     out = [f"# {title}", "", sub, ""]
@@ -73,7 +88,9 @@ def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
         q = (a["question"] or "").replace("|", "/")
         hit = ", ".join(a["keywords_mentioned"]) or "—"
         miss = ", ".join(a["missing_keywords"]) or "—"
-        out.append(f"| {a['stage']} | {q} | {_fmt(a['score'])} | {hit} | {miss} |")
+        out.append(f"| {_stage_cell(a)} | {q} | {_fmt(a['score'])} | {hit} | {miss} |")
+    if gap := _gap_note(fb):
+        out += ["", gap]
     plan = fb["improvement_plan"]
     out += ["", "## Plan", ""]
     for label, key in (("Next week", "short_term"), ("Longer term", "long_term"),
@@ -141,12 +158,14 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     sp = fb["speech"]
     fillers = ", ".join(f"{e(k)} ×{v}" for k, v in sp["filler_words"].items()) or "none"
     rows = "".join(
-        f"<tr><td>{e(a['stage'])}</td><td>{e(a['question'] or '')}</td>"
+        f"<tr><td>{e(_stage_cell(a))}</td><td>{e(a['question'] or '')}</td>"
         f"<td>{e(a['answer_excerpt'])}</td><td>{_fmt(a['score'])}</td>"
         f"<td>{e(', '.join(a['keywords_mentioned']) or '—')}</td>"
         f"<td>{e(', '.join(a['missing_keywords']) or '—')}</td></tr>"
         for a in fb["answers"]
     )
+    gap = _gap_note(fb)
+    gap_html = f'<p class="note">{e(gap)}</p>' if gap else ""
     plan = fb["improvement_plan"]
     plan_items = "".join(
         f"<li><strong>{label}:</strong> {e(item)}</li>"
@@ -176,7 +195,7 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
 {_fmt(sp["longest_pause_s"], " s")}</li></ul></section>
 <section><h2>Answers</h2><table><thead><tr><th>Stage</th><th>Question</th><th>Your answer</th>
 <th>Score</th><th>Points mentioned</th><th>Points missing</th></tr></thead>
-<tbody>{rows}</tbody></table></section>
+<tbody>{rows}</tbody></table>{gap_html}</section>
 <section><h2>Plan</h2><ul>{plan_items}</ul></section>
 </main></body></html>
 """

@@ -135,6 +135,7 @@ def computed_feedback(
                 "words_per_minute": words_per_minute(n_words, duration),
                 "pause_before_s": round(pause, 1) if pause is not None else None,
                 "filler_words": fillers[-1],
+                "transcription_gap": cand.transcription_gap,
             }
         )
     speech = speech_summary(speech_input, pauses, fillers)

@@ -58,6 +58,8 @@ class AnswerFeedback(_Strict):
     words_per_minute: float | None = None
     pause_before_s: float | None = None
     filler_words: dict[str, int]
+    transcription_gap: bool = False
+    """Some of this answer's words were lost to a speech-to-text outage."""
 
 
 class Speech(_Strict):

@@ -32,9 +32,12 @@ class Message:
     """A candidate turn that was a request (repeat, skip, end, a moment), not an answer."""
     question: bool = True
     """An agent turn that asked a question (not a repeat, "take your time", confirmation)."""
+    transcription_gap: bool = False
+    """A candidate turn of which some words were lost: speech-to-text failed while the
+    candidate was speaking and had to reconnect."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "role": self.role,
             "text": self.text,
             "stage": self.stage,
@@ -42,6 +45,9 @@ class Message:
             "ended_at": iso(self.ended_at),
             "interrupted": self.interrupted,
         }
+        if self.transcription_gap:
+            out["transcription_gap"] = True
+        return out
 
 
 class Transcript:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from aiohttp import web
 
 Decision = dict[str, Any]
@@ -24,7 +25,8 @@ class FakeOpenAI:
         self.reply = reply
         self.requests: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
-        self.speech_status = 500
+        self.speech_status = 200
+        self.speech_seconds = 0.4
         self.speech_requests = 0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -47,11 +49,16 @@ class FakeOpenAI:
             await self._runner.cleanup()
 
     async def _speech(self, request: web.Request) -> web.Response:
+        """Text to speech: raw 24 kHz 16-bit PCM (a quiet tone), or the error status."""
         self.speech_requests += 1
-        return web.json_response(
-            {"error": {"message": "speech unavailable", "type": "server_error"}},
-            status=self.speech_status,
-        )
+        if self.speech_status != 200:
+            return web.json_response(
+                {"error": {"message": "speech unavailable", "type": "server_error"}},
+                status=self.speech_status,
+            )
+        n = int(24000 * self.speech_seconds)
+        tone = (np.sin(np.arange(n) * (2 * np.pi * 220 / 24000)) * 1000).astype("<i2")
+        return web.Response(body=tone.tobytes(), content_type="audio/pcm")
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": []})

@@ -4,6 +4,7 @@ OpenAI-compatible server in every failure mode, and the schema of every saved do
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 
@@ -222,3 +223,48 @@ async def test_timeout_leaves_partial():
 async def test_out_of_range_scores_are_rejected_not_saved():
     data, _ = await assess_with([{"content": assessment_json(overall_score=14)}])
     assert data["status"] == "partial" and data["overall_score"] is None
+
+
+# --------------------------------------------------------------- words lost to an outage
+
+
+def _technical_only(*, gap: bool) -> InterviewRuntime:
+    md = parse_metadata('{"job_role": "Backend Developer"}', require_user=False)
+    rt = InterviewRuntime(md, room_name="room-gap", offline=True)
+    q = "Explain the difference between SQL and NoSQL databases."
+    rt.transcript.add(item_id="q", role="agent", text=q, stage="technical", started_at=1.0)
+    answer = rt.transcript.add(
+        item_id="a", role="candidate", text="Documents scale out.", stage="technical",
+        started_at=5.0,
+    )  # fmt: skip
+    assert answer is not None
+    answer.transcription_gap = gap
+    rt.machine.start()
+    rt.machine.client_end()
+    return rt
+
+
+@pytest.mark.parametrize("gap", [False, True])
+def test_an_answer_cut_by_a_transcription_gap_is_never_held_against_the_candidate(gap):
+    from feedback.assessment import request_messages
+    from feedback.render import html, markdown
+
+    rt = _technical_only(gap=gap)
+    interview, fb = build_records(rt, SessionFacts(mode="test", models={}))
+    data = fb.feedback_data
+    FeedbackData.model_validate(data)
+    [answer] = data["answers"]
+    assert answer["transcription_gap"] is gap
+    assert len(answer["missing_keywords"]) >= 2
+    areas = [a["point"] for a in data["areas_for_improvement"]]
+    assert bool(areas) is not gap  # short and missing points: an area, unless words were lost
+    saved = [m for m in interview.conversation["messages"] if m["role"] == "candidate"]
+    assert saved[0].get("transcription_gap", False) is gap
+    facts = json.loads(
+        request_messages(data, ["Documents scale out."], job_role="Backend Developer",
+                         experience_level="mid", resume=None, job_description=None)[1]["content"]
+    )  # fmt: skip
+    assert facts["answers"][0]["partly_unheard"] is gap
+    row = asdict(interview)
+    assert ("lost to a speech-recognition fault" in markdown(row, data)) is gap
+    assert ("lost to a speech-recognition fault" in html(row, data)) is gap

@@ -94,9 +94,9 @@ async def test_provider_rejecting_the_key_ends_with_error_and_keeps_the_transcri
     row = result.row
     assert row["ended_by"] == "error"
     assert row["metadata"]["end_reason"] == "LLM: APIStatusError 401"
-    assert row["metadata"]["errors"] == [
-        {"source": "LLM", "type": "APIStatusError", "recoverable": "False"}
-    ]
+    [error] = row["metadata"]["errors"]
+    assert error.pop("at")[:10] == row["metadata"]["ended_at"][:10]  # when, ISO-8601
+    assert error == {"source": "LLM", "type": "APIStatusError", "recoverable": "False"}
     said = [m["text"] for m in row["conversation"]["messages"] if m["role"] == "candidate"]
     assert said[:2] == ["Yes, ready.", "My background is in marketing analytics."]
     assert result.interview_id is not None  # saved, not lost

@@ -119,6 +119,7 @@ async def test_tts_failure_ends_gracefully_and_saves(tmp_path):
     from ..fakes import ScriptedLLM
 
     async with FakeOpenAI(lambda body: {"content": "unused"}) as server:
+        server.speech_status = 500
         settings = Settings(_env_file=None, openai_base_url=server.base_url)
         rt = InterviewRuntime(
             parse_metadata("{}", require_user=False), room_name="room-tts", offline=False
