@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from aiohttp import WSMsgType, web
 
+from .local_server import LocalServer
+
 SPEECH_RMS = 300.0
 """Mean amplitude above which a chunk of 16-bit audio counts as speech."""
 
@@ -68,23 +70,18 @@ class FakeDeepgram:
         self.drops = 0
         self.finals: list[str] = []
         self.queries: list[dict[str, str]] = []
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self.base_url = ""
 
     async def __aenter__(self) -> FakeDeepgram:
         app = web.Application()
         app.router.add_get("/v1/listen", self._listen)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1/listen"
+        await self._server.start(app)
+        self.base_url = f"{self._server.origin}/v1/listen"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     # ------------------------------------------------------------ the protocol
 

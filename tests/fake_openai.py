@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
+from .local_server import LocalServer
+
 Decision = dict[str, Any]
 """{"content": str} | {"tool": name} | {"status": int}, optionally with {"delay": seconds};
 content may also say {"cut_after": n} (drop the connection after n chunks) or
@@ -28,7 +30,7 @@ class FakeOpenAI:
         self.speech_status = 200
         self.speech_seconds = 0.4
         self.speech_requests = 0
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self.base_url = ""
 
     async def __aenter__(self) -> FakeOpenAI:
@@ -36,17 +38,12 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/audio/speech", self._speech)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        await self._server.start(app)
+        self.base_url = f"{self._server.origin}/v1"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     async def _speech(self, request: web.Request) -> web.Response:
         """Text to speech: raw 24 kHz 16-bit PCM (a quiet tone), or the error status."""

@@ -15,6 +15,7 @@ from persistence import FeedbackRecord
 from persistence.outbox import Outbox
 from persistence.supabase_store import SupabaseStore
 
+from ..local_server import LocalServer
 from ..test_supabase_stack import interview
 
 pytestmark = [pytest.mark.hostile, pytest.mark.stack]
@@ -65,24 +66,20 @@ class FaultProxy:
         self.mode = "pass"
         self.delay_s = 0.0
         self.seen = 0
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self.url = ""
 
     async def __aenter__(self) -> FaultProxy:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        await self._server.start(app)
+        self.url = self._server.origin
         self._client = ClientSession()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._client.close()
-        if self._runner:
-            await self._runner.cleanup()
+        await self._server.stop()
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.seen += 1

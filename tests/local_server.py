@@ -1,0 +1,26 @@
+"""An aiohttp application served on 127.0.0.1 on a free port, for the tests' fakes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+class LocalServer:
+    """Start with ``await start(app)``; ``origin`` is then ``http://127.0.0.1:<port>``."""
+
+    def __init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self.origin = ""
+
+    async def start(self, app: web.Application) -> None:
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.origin = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
