@@ -67,6 +67,7 @@ class FakeDeepgram:
         self.cut_line: int | None = None
         self.connections = 0
         self.refused = 0
+        self.rejected_keys = 0
         self.drops = 0
         self.finals: list[str] = []
         self.queries: list[dict[str, str]] = []
@@ -87,6 +88,7 @@ class FakeDeepgram:
 
     async def _listen(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Token {self.key}":
+            self.rejected_keys += 1
             return web.json_response({"err_code": "INVALID_AUTH"}, status=401)
         if self.refuse_after_drop and self.drops:
             self.refused += 1

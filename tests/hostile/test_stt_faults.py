@@ -222,3 +222,14 @@ async def test_stt_that_cannot_reconnect_ends_with_error_and_keeps_the_transcrip
     assert saver.interview_id is not None
     assert said_by_candidate(saver)[:1] == LINES[:1]
     assert any(e["source"] == "STT" and e["recoverable"] == "False" for e in errors)
+
+
+async def test_a_rejected_speech_to_text_key_ends_at_once_with_the_reason(speech, tmp_path):
+    async with FakeDeepgram(LINES, key="another-users-key") as dg:
+        rt, saver, errors = await voice_interview(dg, speech, tmp_path)
+    assert dg.rejected_keys == 1 and dg.connections == 0  # a 401 is not retried
+    assert rt.machine.ended_by == "error"
+    assert rt.machine.end_reason == "STT: APIStatusError 401"
+    assert saver.interview_id is not None
+    assert said_by_candidate(saver) == []
+    assert [e["recoverable"] for e in errors] == ["False"]
