@@ -107,7 +107,8 @@ def computed_feedback(
         if timed and agent_msg is not None and cand.started_at >= agent_msg.ended_at:
             pause = cand.started_at - agent_msg.ended_at
             pauses.append(pause)
-        speech_input.append((cand.text, duration))
+        # words lost to a speech-to-text outage would make the pace look slow
+        speech_input.append((cand.text, None if cand.transcription_gap else duration))
         fillers.append(filler_counts(cand.text))
         mentioned, _ = keyword_coverage(cand.text, jd_terms)
         jd_said.update(mentioned)
@@ -132,7 +133,9 @@ def computed_feedback(
                 "suggested_improvement": None,
                 "words": n_words,
                 "duration_s": round(duration, 1) if duration is not None else None,
-                "words_per_minute": words_per_minute(n_words, duration),
+                "words_per_minute": None
+                if cand.transcription_gap
+                else words_per_minute(n_words, duration),
                 "pause_before_s": round(pause, 1) if pause is not None else None,
                 "filler_words": fillers[-1],
                 "transcription_gap": cand.transcription_gap,

@@ -208,6 +208,8 @@ async def test_stt_stream_dropped_mid_answer_reconnects_and_the_interview_goes_o
     feedback = saver.records[1].feedback_data
     marked = [a for a in feedback["answers"] if a["transcription_gap"]]
     assert [a["answer_excerpt"] for a in marked] == [tail]
+    assert marked[0]["words_per_minute"] is None  # its words are missing, its time is not
+    assert all(a["words_per_minute"] for a in feedback["answers"] if not a["transcription_gap"])
     assert all(tail not in p["evidence"] for p in feedback["areas_for_improvement"])
 
 
