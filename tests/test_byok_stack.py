@@ -39,14 +39,18 @@ def agent(stack, *args, master=K_OLD, stdin=None, **extra_env):
                           text=True, env=env, timeout=60)  # fmt: skip
 
 
+def set_keys(stack, user, lines):
+    """``keys set`` for ``user`` with ``name=value`` lines on stdin."""
+    return agent(stack, "keys", "set", "--user-id", user, "--stdin", stdin=lines)
+
+
 @pytest.fixture
 def user(supabase_stack):
     return supabase_stack.create_user(f"k-{uuid.uuid4().hex[:8]}@example.com")
 
 
 def test_keys_set_check_never_show_secrets(supabase_stack, user):
-    out = agent(supabase_stack, "keys", "set", "--user-id", user, "--stdin",
-                stdin=f"openai={OPENAI}\ndeepgram={DEEPGRAM}\n")  # fmt: skip
+    out = set_keys(supabase_stack, user, f"openai={OPENAI}\ndeepgram={DEEPGRAM}\n")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"saved 2 key(s) for user {user}: deepgram, openai"
     row = supabase_stack.psql(
@@ -88,12 +92,7 @@ def test_keys_from_environment_and_wrong_master(supabase_stack, user):
 
 
 def test_rotate_reseals_everything_and_is_rerunnable(supabase_stack, user):
-    assert (
-        agent(
-            supabase_stack, "keys", "set", "--user-id", user, "--stdin", stdin=f"openai={OPENAI}\n"
-        ).returncode
-        == 0
-    )
+    assert set_keys(supabase_stack, user, f"openai={OPENAI}\n").returncode == 0
     both = f"{K_NEW},{K_OLD}"
     first = agent(supabase_stack, "keys", "rotate", master=both)
     assert first.returncode == 0, first.stderr
@@ -121,22 +120,12 @@ async def test_session_loads_the_users_keys_and_refuses_clearly(supabase_stack, 
             await session_provider_keys(settings, store, md, console=False)
         assert err.value.code == "no_keys"
 
-        agent(
-            supabase_stack, "keys", "set", "--user-id", user, "--stdin", stdin=f"openai={OPENAI}\n"
-        )
+        set_keys(supabase_stack, user, f"openai={OPENAI}\n")
         with pytest.raises(KeyLoadError) as err:
             await load_user_keys(store, ring, user)
         assert err.value.code == "missing_key" and "deepgram" in str(err.value)
 
-        agent(
-            supabase_stack,
-            "keys",
-            "set",
-            "--user-id",
-            user,
-            "--stdin",
-            stdin=f"deepgram={DEEPGRAM}\n",
-        )
+        set_keys(supabase_stack, user, f"deepgram={DEEPGRAM}\n")
         keys = await session_provider_keys(settings, store, md, console=False)
         assert (keys.openai, keys.deepgram) == (OPENAI, DEEPGRAM)
         assert OPENAI not in repr(keys)
@@ -156,15 +145,7 @@ async def test_session_loads_the_users_keys_and_refuses_clearly(supabase_stack, 
 
 
 def test_join_refuses_a_user_without_livekit_credentials(supabase_stack, user):
-    agent(
-        supabase_stack,
-        "keys",
-        "set",
-        "--user-id",
-        user,
-        "--stdin",
-        stdin=f"openai={OPENAI}\ndeepgram={DEEPGRAM}\n",
-    )
+    set_keys(supabase_stack, user, f"openai={OPENAI}\ndeepgram={DEEPGRAM}\n")
     out = agent(supabase_stack, "join", "--user-id", user, "--room", "r1")
     assert out.returncode == 1
     assert (
