@@ -50,7 +50,7 @@ class Assessor:
         computed = partial.feedback_data
         said = answer_texts(rt.transcript.messages)
         if not said:
-            return self._partial(partial, "no answers to assess")
+            return self.partial(partial, "no answers to assess")
         messages = assessment.request_messages(
             computed,
             said,
@@ -81,9 +81,9 @@ class Assessor:
                 data = assessment.apply(computed, result, everything, model=self.model)
                 return FeedbackRecord(user_id=partial.user_id, feedback_data=data)
             logger.warning("assessment attempt %d failed: %s", attempt, error)
-        return self._partial(partial, error)
+        return self.partial(partial, error)
 
-    def _partial(self, partial: FeedbackRecord, error: str) -> FeedbackRecord:
+    def partial(self, partial: FeedbackRecord, error: str) -> FeedbackRecord:
         """The computed feedback, saying why the model's assessment is missing."""
         data: dict[str, Any] = {
             **partial.feedback_data,

@@ -11,11 +11,12 @@ import asyncio
 import json
 import logging
 import sys
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from persistence import InterviewStore, StoreError
-from persistence.outbox import Outbox
+from persistence.outbox import Outbox, OutboxUnavailable
 from stages.metadata import MetadataError
 
 from .config import ConfigError, Settings, load_settings, store_for
@@ -31,7 +32,7 @@ USAGE = """usage: python -m agent COMMAND [options]
   console [--text]  talk to the interviewer in this terminal
   simulate          a scripted interview:
                     --script FILE [--metadata FILE] [--offline] [--json] [--room NAME]
-  report ROOM [--format md|html]  the saved feedback report for a person
+  report ROOM|ID [--format md|html]  the saved feedback report for a person
   outbox status     what waits to be pushed to the store (and orphaned checkpoints)
   outbox flush      recover orphaned interviews and push everything now
   keys set --user-id U [--stdin]   seal and save a user's keys (never from argv)
@@ -98,7 +99,10 @@ def _simulate(argv: list[str]) -> int:
     outbox = Outbox(settings.interview_outbox_path)
 
     async def run() -> SimulationResult:
-        await outbox.recover_and_flush(store)
+        try:
+            await outbox.recover_and_flush(store)
+        except OutboxUnavailable as e:
+            logging.getLogger("interview.outbox").error("outbox unavailable: %s", e)
         try:
             return await run_simulation(
                 lines,
@@ -150,31 +154,38 @@ def _outbox(argv: list[str]) -> int:
 
     async def run() -> int:
         try:
-            if args.action == "flush":
-                recovered, result = await outbox.recover_and_flush(store, force=True)
-                print(
-                    f"recovered {len(recovered)}, pushed {result.pushed}, failed {result.failed}, "
-                    f"remaining {result.remaining} (store: {store.name})"
-                )
-                return 0 if result.remaining == 0 else 1
-            st = await outbox.status()
-            age = f"{st.oldest_pending_age_s:.0f}s" if st.oldest_pending_age_s is not None else "-"
-            print(
-                f"pending {st.pending}  in-progress checkpoints {st.checkpoints}  "
-                f"oldest {age}  max attempts {st.max_attempts}"
-            )
-            for err in st.last_errors:
-                print(f"  last error: {err}")
-            return 0
+            return await act()
+        except OutboxUnavailable as e:
+            return _fail(f"outbox unavailable: {e}", 1)
         finally:
             await store.aclose()
+
+    async def act() -> int:
+        if args.action == "flush":
+            recovered, result = await outbox.recover_and_flush(store, force=True)
+            print(
+                f"recovered {len(recovered)}, pushed {result.pushed}, failed {result.failed}, "
+                f"remaining {result.remaining} (store: {store.name})"
+            )
+            return 0 if result.remaining == 0 else 1
+        st = await outbox.status()
+        age = f"{st.oldest_pending_age_s:.0f}s" if st.oldest_pending_age_s is not None else "-"
+        print(
+            f"pending {st.pending}  in-progress checkpoints {st.checkpoints}  "
+            f"oldest {age}  max attempts {st.max_attempts}"
+        )
+        for err in st.last_errors:
+            print(f"  last error: {err}")
+        return 0
 
     return asyncio.run(run())
 
 
 def _report(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m agent report")
-    parser.add_argument("room_name")
+    parser.add_argument(
+        "room_name", metavar="ROOM_OR_ID", help="an interview id, or a room (its latest interview)"
+    )
     parser.add_argument("--format", choices=("md", "html"), default="md")
     parser.add_argument("--output", type=Path, help="write to this file instead of stdout")
     args = parser.parse_args(argv)
@@ -190,7 +201,11 @@ def _report(argv: list[str]) -> int:
 
     async def fetch() -> Any:
         try:
-            return await store.get_by_room(args.room_name)
+            try:
+                interview_id = str(uuid.UUID(args.room_name))
+            except ValueError:
+                return await store.latest_in_room(args.room_name)
+            return await store.get(interview_id) or await store.latest_in_room(args.room_name)
         finally:
             await store.aclose()
 
@@ -199,7 +214,7 @@ def _report(argv: list[str]) -> int:
     except StoreError as e:
         return _fail(str(e), 1)
     if saved is None or saved.feedback is None:
-        return _fail(f"no saved interview with feedback for room {args.room_name!r}", 1)
+        return _fail(f"no saved interview with feedback for {args.room_name!r}", 1)
     interview = asdict(saved.interview)
     fb = saved.feedback.feedback_data
     text = render.html(interview, fb) if args.format == "html" else render.markdown(interview, fb)

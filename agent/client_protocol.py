@@ -76,7 +76,7 @@ class ClientProtocol:
     def _answer(self, effects: list[Effect]) -> str:
         refused = next((e for e in effects if isinstance(e, Rejected)), None)
         self._on_change()
-        body: dict[str, Any] = {**self.runtime.machine.snapshot(), "ok": refused is None}
+        body: dict[str, Any] = {**self.runtime.state(), "ok": refused is None}
         if refused is not None:
             body["error"] = refused.reason
         return json.dumps(body)

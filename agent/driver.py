@@ -45,6 +45,11 @@ TICK_S = 1.0
 LLM_REPLY_RETRIES = 1
 """Failed replies asked for again before the interview ends with ``error``."""
 FAREWELL_TIMEOUT_S = 15.0
+CLOSE_GRACE_S = 2.0
+SILENT_ENDINGS = ("candidate_left", "worker_shutdown")
+"""Endings nobody is there to hear (no farewell)."""
+WITHDRAWN = "another interviewer is running in this room"
+"""``end_reason`` of a job that leaves a room another interviewer already serves."""
 
 StatePublisher = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -89,6 +94,8 @@ class SessionDriver:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        if self._tasks:  # let the last state messages ("saved") go out
+            await asyncio.wait(list(self._tasks), timeout=CLOSE_GRACE_S)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -244,7 +251,8 @@ class SessionDriver:
                 )
 
     def _present(self) -> bool:
-        return self.runtime.machine.ended_by not in ("candidate_left", "worker_shutdown")
+        m = self.runtime.machine
+        return m.ended_by not in SILENT_ENDINGS and m.end_reason != WITHDRAWN
 
     # ------------------------------------------------------------ client state
 
@@ -255,10 +263,15 @@ class SessionDriver:
         if extra is None and m.version == self._published_version:
             return
         self._published_version = m.version
-        state = m.snapshot()
+        state = self.runtime.state()
         if extra:
             state.update(extra)
         self._spawn(self._send(state), "interview-state")
+
+    def publish_saved(self) -> None:
+        """Tell the client its interview is in the store (sent before the driver closes)."""
+        if self._publish is not None:
+            self._spawn(self._send({**self.runtime.state(), "status": "saved"}), "saved")
 
     async def _send(self, state: dict[str, Any]) -> None:
         assert self._publish is not None

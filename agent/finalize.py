@@ -1,18 +1,32 @@
-"""Turn a finished interview into the rows DESIGN.md specifies, and save them."""
+"""Turn an interview into the rows DESIGN.md specifies: what was said first, the rest after.
+
+The ``interviews`` row holds what the candidate said; it is built by code that does not
+fail on content: every string is cleaned (:func:`stages.text.clean_json`), and each
+optional part of ``metadata`` (latency, usage, events) is built on its own, so one that
+raises is left out and named in ``metadata.build_errors`` instead of costing the row.
+Feedback is computed afterwards, isolated: if it raises, the feedback row says
+``status: "failed"`` and why, and the interview is saved all the same.
+"""
 
 from __future__ import annotations
 
+import logging
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata as pkg_metadata
-from typing import Any
+from typing import Any, TypeVar
 
-from feedback.report import computed_feedback, offline_feedback
-from persistence import FeedbackRecord, InterviewRecord
+from feedback.report import computed_feedback, failed_feedback, offline_feedback
+from persistence import REVISIONS_PER_GENERATION, FeedbackRecord, InterviewRecord
 from stages.machine import InterviewMachine
+from stages.text import clean_json
 from stages.transcript import conversation_json, iso
 
 from .runtime import InterviewRuntime
+
+logger = logging.getLogger("interview.finalize")
+T = TypeVar("T")
 
 
 def worker_version() -> str:
@@ -33,6 +47,11 @@ class SessionFacts:
     job_id: str | None = None
 
 
+def revision_of(generation: int, n: int) -> int:
+    """The ``n``-th version written by the job of this ``generation``."""
+    return generation * REVISIONS_PER_GENERATION + n
+
+
 def _latency_summary(values: list[float]) -> dict[str, float] | None:
     if not values:
         return None
@@ -50,12 +69,12 @@ def _latency_summary(values: list[float]) -> dict[str, float] | None:
     }
 
 
-def _usage_totals(usage: list[dict[str, Any]]) -> dict[str, Any]:
+def _usage_totals(usage: list[dict[str, Any]], carried: dict[str, Any]) -> dict[str, Any]:
     totals = {
-        "llm_input_tokens": 0,
-        "llm_output_tokens": 0,
-        "stt_seconds": 0.0,
-        "tts_characters": 0,
+        "llm_input_tokens": int(carried.get("llm_input_tokens") or 0),
+        "llm_output_tokens": int(carried.get("llm_output_tokens") or 0),
+        "stt_seconds": float(carried.get("stt_seconds") or 0.0),
+        "tts_characters": int(carried.get("tts_characters") or 0),
     }
     for u in usage:
         kind = u.get("type")
@@ -70,29 +89,46 @@ def _usage_totals(usage: list[dict[str, Any]]) -> dict[str, Any]:
     return totals
 
 
-def build_records(
-    rt: InterviewRuntime, facts: SessionFacts, machine: InterviewMachine | None = None
-) -> tuple[InterviewRecord, FeedbackRecord]:
-    """The rows for an ended interview (``machine`` defaults to the runtime's own)."""
+def _part(name: str, build: Callable[[], T], failed: list[str]) -> T | None:
+    try:
+        return build()
+    except Exception as e:
+        failed.append(f"{name}: {type(e).__name__}")
+        return None
+
+
+def build_interview(
+    rt: InterviewRuntime,
+    facts: SessionFacts,
+    *,
+    revision: int,
+    machine: InterviewMachine | None = None,
+) -> InterviewRecord:
+    """The ``interviews`` row: the conversation first, the optional parts guarded."""
     m = machine or rt.machine
     md = rt.md
-    if m.ended_by is None:
-        raise RuntimeError("build_records needs an ended interview")
-    latency = {
-        key: _latency_summary([v for t in rt.latencies if (v := getattr(t, attr)) is not None])
-        for key, attr in (
-            ("e2e_s", "e2e_s"),
-            ("llm_ttft_s", "llm_ttft_s"),
-            ("tts_ttfb_s", "tts_ttfb_s"),
-            ("end_of_turn_delay_s", "end_of_turn_delay_s"),
-        )
-    }
+    ident = rt.identity
+    failed: list[str] = []
+    latency = _part(
+        "latency",
+        lambda: {
+            key: _latency_summary([v for t in rt.latencies if (v := getattr(t, key)) is not None])
+            for key in ("e2e_s", "llm_ttft_s", "tts_ttfb_s", "end_of_turn_delay_s")
+        },
+        failed,
+    )
+    carried = rt.carried
     metadata: dict[str, Any] = {
+        "room_name": ident.room_name,
+        "room_sid": ident.room_sid,
+        "generation": ident.generation,
         "worker_version": worker_version(),
         "mode": facts.mode,
         "job_id": facts.job_id,
         "models": facts.models,
-        "usage": _usage_totals(facts.usage),
+        "usage": _part(
+            "usage", lambda: _usage_totals(facts.usage, carried.get("usage") or {}), failed
+        ),
         "latency": latency,
         "duration_s": round(m.elapsed_s(), 1),
         "started_at": iso(m.started_at),
@@ -105,12 +141,25 @@ def build_records(
             for t in md.truncations
         ],
         "warnings": list(md.warnings),
-        "errors": list(rt.errors),
+        "errors": [*(carried.get("errors") or []), *rt.errors],
         "end_reason": m.end_reason,
-        "events": [{"t": iso(e.t), "event": e.event, **e.detail} for e in m.log],
+        "events": _part(
+            "events",
+            lambda: [
+                *(carried.get("events") or []),
+                *({"t": iso(e.t), "event": e.event, **e.detail} for e in m.log),
+            ],
+            failed,
+        ),
     }
-    interview = InterviewRecord(
-        room_name=rt.room_name,
+    if carried.get("continued"):
+        metadata["continued"] = carried["continued"]
+    if failed:
+        metadata["build_errors"] = failed
+    record = InterviewRecord(
+        id=ident.interview_id,
+        revision=revision,
+        room_name=ident.room_name,
         user_id=md.user_id,
         candidate_name=md.candidate_name if md.name_given else None,
         interview_date=iso(m.started_at if m.started_at is not None else rt.clock()) or "",
@@ -125,15 +174,53 @@ def build_records(
         total_messages=rt.transcript.totals(),
         metadata=metadata,
     )
+    record.conversation = clean_json(record.conversation)
+    record.metadata = clean_json(record.metadata)
+    for name in ("room_name", "candidate_name", "job_role"):
+        value = getattr(record, name)
+        if value is not None:
+            setattr(record, name, clean_json(value))
+    return record
+
+
+def build_feedback(
+    rt: InterviewRuntime, facts: SessionFacts, *, machine: InterviewMachine | None = None
+) -> FeedbackRecord:
+    """The computed ``feedback`` row (raises on a bug: callers isolate it)."""
+    m = machine or rt.machine
     computed = computed_feedback(
         rt.transcript.messages,
         m.stages,
         rt.planned,
         timed=facts.timed,
-        jd_terms=rt.bank.terms_in(md.job_description),
+        jd_terms=rt.bank.terms_in(rt.md.job_description),
         find=rt.bank.find,
     )
-    feedback = FeedbackRecord(
-        user_id=md.user_id, feedback_data=offline_feedback(rt.transcript.messages, computed)
-    )
+    data = offline_feedback(rt.transcript.messages, computed)
+    return FeedbackRecord(user_id=rt.md.user_id, feedback_data=clean_json(data))
+
+
+def build_records(
+    rt: InterviewRuntime,
+    facts: SessionFacts,
+    *,
+    revision: int = 0,
+    machine: InterviewMachine | None = None,
+    on_feedback_error: Callable[[Exception], None] | None = None,
+) -> tuple[InterviewRecord, FeedbackRecord]:
+    """Both rows of an ended interview: the interview row first; then its feedback, or
+    (if computing it raised) a feedback row that says so."""
+    m = machine or rt.machine
+    if m.ended_by is None:
+        raise RuntimeError("build_records needs an ended interview")
+    interview = build_interview(rt, facts, revision=revision, machine=m)
+    try:
+        feedback = build_feedback(rt, facts, machine=m)
+    except Exception as e:
+        if on_feedback_error is not None:
+            on_feedback_error(e)
+        feedback = FeedbackRecord(
+            user_id=rt.md.user_id,
+            feedback_data=failed_feedback(f"feedback could not be computed: {type(e).__name__}"),
+        )
     return interview, feedback

@@ -25,12 +25,18 @@ _REFUSALS = {
     "min_questions_not_met": "Not yet: this stage needs at least one more answer.",
     "last_stage": "Not possible: this is the last stage.",
     "no_pending_request": "Nothing to confirm: the candidate has not asked to end.",
+    "not_confirmed_yet": "Not ended: the candidate must confirm in their own next reply. "
+    "Ask them to confirm.",
+    "one_per_turn": "Not done: only one part of the interview can be skipped or finished "
+    "per candidate reply.",
 }
 
 
 def describe(effects: list[Effect], runtime: InterviewRuntime, done: str) -> str:
     """What a tool call achieved, as one instruction for the model's next words."""
     for e in effects:
+        if isinstance(e, Rejected) and e.reason == "not_confirmed_yet":
+            return _REFUSALS[e.reason]
         if isinstance(e, Rejected):
             return (
                 f"{_REFUSALS.get(e.reason, 'Refused.')} Tell the candidate in a few words and "
@@ -50,7 +56,10 @@ def describe(effects: list[Effect], runtime: InterviewRuntime, done: str) -> str
 
 class Interviewer(Agent):
     def __init__(self, runtime: InterviewRuntime) -> None:
-        super().__init__(instructions=runtime.instructions())
+        super().__init__(
+            instructions=runtime.instructions(),
+            chat_ctx=runtime.restored_chat() if runtime.resuming else None,
+        )
         self.runtime = runtime
         self._greeting: SpeechHandle | None = None
         self._entered = asyncio.Event()

@@ -34,25 +34,38 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _secrets_from_input(use_stdin: bool) -> dict[str, str]:
+def _secrets_from_stdin(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
-    if use_stdin:
-        for n, line in enumerate(sys.stdin.read().splitlines(), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            name, sep, value = line.partition("=")
-            name = name.strip().lower()
-            if not sep or name not in NAMES:
-                raise ValueError(
-                    f"stdin line {n}: expected one of {', '.join(NAMES)} as name=value"
-                )
-            if value.strip():
-                found[name] = value.strip()
-    else:
-        for name, var in ENV.items():
-            if os.environ.get(var):
-                found[name] = os.environ[var]
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip().lower()
+        if not sep or name not in NAMES:
+            raise ValueError(f"stdin line {n}: expected one of {', '.join(NAMES)} as name=value")
+        if value.strip():
+            found[name] = value.strip()
     return found
+
+
+def _secrets_from_env() -> dict[str, str]:
+    return {name: os.environ[var] for name, var in ENV.items() if os.environ.get(var)}
+
+
+def _secrets_from_input(use_stdin: bool) -> dict[str, str]:
+    """The keys to seal: from stdin (``--stdin``, or piped in) or from the environment,
+    never both. Keys in both places are refused: the operator's own environment (an
+    ``OPENAI_API_KEY`` of theirs) must never be sealed into a user's row by accident."""
+    piped = use_stdin or not sys.stdin.isatty()
+    from_stdin = _secrets_from_stdin(sys.stdin.read()) if piped else {}
+    from_env = _secrets_from_env()
+    if (from_stdin or use_stdin) and from_env:
+        names = ", ".join(ENV[n] for n in sorted(from_env))
+        raise ValueError(
+            f"keys given on stdin and in the environment ({names}): "
+            "unset those variables or pipe nothing, so it is clear which keys to seal"
+        )
+    return from_stdin or from_env
 
 
 def _store_and_ring(settings: Settings) -> tuple[SupabaseStore, Keyring]:
@@ -159,8 +172,6 @@ def keys_main(argv: list[str]) -> int:
         secrets: dict[str, str] = {}
         if args.action == "set":
             secrets = _secrets_from_input(args.stdin)
-            if not secrets and not args.stdin and not sys.stdin.isatty():
-                secrets = _secrets_from_input(True)
     except (ConfigError, ValueError) as e:
         return _fail(str(e))
     if args.action == "set" and not secrets:

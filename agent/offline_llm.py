@@ -13,6 +13,7 @@ import itertools
 
 from livekit.agents import llm
 
+from prompts import render
 from stages.offline import OFFLINE_LINES, Intent, classify, is_short_answer
 
 from .local_llm import LocalLLM, Response
@@ -70,6 +71,11 @@ class OfflineInterviewerLLM(LocalLLM):
         if last is not None and last.type == "function_call_output":
             return self._after_tool(last.name, last.output)
         if last is None or last.type != "message" or last.role != "user":
+            if rt.resuming:
+                question = (rt.last_question if rt.resume_repeats else None) or (
+                    self._next_question() or ""
+                )
+                return f"{render('say_resume')} {question}".strip()
             return self._next_question() or ""
         said = " ".join(
             (i.text_content or "")

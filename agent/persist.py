@@ -1,28 +1,39 @@
-"""Saving one interview: checkpoints while it runs, exactly one finalization when it ends.
+"""Saving one interview: versions while it runs, exactly one finalization when it ends.
+
+Every version of the rows carries the interview's id and a revision that only grows
+(:func:`agent.finalize.revision_of`); the outbox and the store never replace a higher
+revision with a lower one, so a late checkpoint, a recovered orphan or the computed
+feedback can never overwrite newer content.
 
 * After every committed message the interview is checkpointed to the local outbox (as the
   rows it would produce if the worker died now: ``ended_by = "worker_shutdown"``), within
   ``CHECKPOINT_DELAY_S``. Writes are coalesced and run off the event loop, after the reply
   to a candidate turn has been committed, so neither a slow disk nor the row build ever
-  delays a reply.
+  delays a reply. Each checkpoint is also saved to the store as the interview stands
+  (``ended_by`` null), best effort, so a job on another machine can continue it.
 * ``finalize`` builds the rows once, commits them to the outbox (durable, local) and then
-  tries to push them to the store within a short budget. If the store is down the rows
-  wait in the outbox and are pushed by the worker's flusher, at the next start, or by
-  ``python -m agent outbox flush``.
+  pushes them to the store within a short budget. If the store is down the rows wait in
+  the outbox and are pushed by the worker's flusher or ``python -m agent outbox flush``.
+* The outbox is not a single point of failure: if it cannot be written (disk full,
+  locked, unreadable) every version goes straight to the store instead, and one log line
+  says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import time
+import traceback
 from collections.abc import Callable
 
-from persistence import FeedbackRecord, InterviewRecord, InterviewStore
-from persistence.outbox import Outbox
+from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveResult, StoreError
+from persistence.outbox import Outbox, OutboxUnavailable
 
 from .assessor import Assessor
-from .finalize import SessionFacts, build_records
+from .finalize import SessionFacts, build_interview, build_records, revision_of
 from .runtime import InterviewRuntime
 
 logger = logging.getLogger("interview.persist")
@@ -30,6 +41,21 @@ logger = logging.getLogger("interview.persist")
 PUSH_BUDGET_S = 5.0
 CHECKPOINT_DELAY_S = 1.0
 """Longest wait, after a candidate message, for the agent's reply before checkpointing."""
+LIVE_PUSH_EVERY_S = 0.0
+"""Least time between two saves of the running interview to the store (0: with every
+checkpoint, so a job elsewhere that continues it loses at most the turn in progress)."""
+LIVE_PUSH_TIMEOUT_S = 5.0
+DIRECT_RETRY_S = (0.5, 1.0, 2.0, 4.0)
+
+
+def _where(e: BaseException) -> str:
+    """Where an exception was raised (file:line), without its message (it may quote
+    the candidate)."""
+    frames = traceback.extract_tb(e.__traceback__)
+    if not frames:
+        return type(e).__name__
+    last = frames[-1]
+    return f"{type(e).__name__} at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
 
 
 class InterviewPersistence:
@@ -40,19 +66,51 @@ class InterviewPersistence:
         outbox: Outbox,
         store: InterviewStore,
         facts: Callable[[], SessionFacts],
+        on_saved: Callable[[SaveResult], None] | None = None,
+        live_push_every_s: float = LIVE_PUSH_EVERY_S,
     ) -> None:
         self.rt = rt
         self.outbox = outbox
         self.store = store
         self._facts = facts
+        self._on_saved = on_saved
+        self._live_every = live_push_every_s
         self._lock = asyncio.Lock()
         self._finalized = False
         self._dirty = False
         self._writer: asyncio.Task[None] | None = None
         self._now = asyncio.Event()
-        self.interview_id: str | None = None
-        self.pushed = False
+        self._versions = 0
+        self._last_live_push = float("-inf")
+        self._outbox_ok = True
+        self._feedback_failure_logged = False
+        self.interview_id = rt.identity.interview_id
+        self.saved: SaveResult | None = None
+        """What the store answered to the last push of the finished interview."""
         self.records: tuple[InterviewRecord, FeedbackRecord] | None = None
+
+    # ------------------------------------------------------------ helpers
+
+    def _revision(self) -> int:
+        self._versions += 1
+        return revision_of(self.rt.identity.generation, self._versions)
+
+    def _feedback_failed(self, e: Exception) -> None:
+        if not self._feedback_failure_logged:
+            self._feedback_failure_logged = True
+            logger.error(
+                "feedback could not be computed (%s); the interview is saved without it",
+                _where(e),
+            )
+
+    def _outbox_down(self, e: OutboxUnavailable) -> None:
+        if self._outbox_ok:
+            self._outbox_ok = False
+            logger.error("outbox unavailable (%s): saving straight to the store", e)
+
+    @property
+    def outbox_ok(self) -> bool:
+        return self._outbox_ok
 
     # ------------------------------------------------------------ checkpoints
 
@@ -77,18 +135,43 @@ class InterviewPersistence:
                 await asyncio.wait_for(self._now.wait(), CHECKPOINT_DELAY_S)
             self._now.clear()
             self._dirty = False
-            snap = self.rt.snapshot()
-            snap.machine.shutdown()
-            facts = self._facts()
             try:
-                interview, feedback = await asyncio.to_thread(build_records, snap, facts)
-                async with self._lock:
-                    if self._finalized:
-                        return
-                    await self.outbox.checkpoint(interview, feedback)
-            except Exception as e:
-                logger.warning("checkpoint failed: %s", type(e).__name__)
+                await self._checkpoint()
+            except Exception as e:  # never let a checkpoint take the session down
+                logger.error("checkpoint failed: %s", _where(e))
                 return
+
+    async def _checkpoint(self) -> None:
+        live = time.monotonic() - self._last_live_push >= self._live_every or not self._outbox_ok
+        snap = self.rt.snapshot()
+        live_snap = self.rt.snapshot() if live else None
+        snap.machine.shutdown()
+        facts = self._facts()
+        revision = self._revision()
+        interview, feedback = await asyncio.to_thread(
+            build_records, snap, facts, revision=revision, on_feedback_error=self._feedback_failed
+        )
+        async with self._lock:
+            if self._finalized:
+                return
+            if self._outbox_ok:
+                try:
+                    await self.outbox.checkpoint(interview, feedback)
+                except OutboxUnavailable as e:
+                    self._outbox_down(e)
+        if live_snap is not None or not self._outbox_ok:
+            current = live_snap or self.rt.snapshot()
+            row = await asyncio.to_thread(build_interview, current, facts, revision=revision)
+            await self._push_live(row)
+
+    async def _push_live(self, row: InterviewRecord) -> None:
+        """Save the running interview as it stands (best effort: the outbox has it too,
+        unless it is down, and the next version follows)."""
+        self._last_live_push = time.monotonic()
+        try:
+            await asyncio.wait_for(self.store.save(row, None), LIVE_PUSH_TIMEOUT_S)
+        except (StoreError, OSError, TimeoutError) as e:
+            logger.warning("live save failed: %s", type(e).__name__)
 
     # ------------------------------------------------------------ the end
 
@@ -96,7 +179,7 @@ class InterviewPersistence:
         self, assessor: Assessor | None = None, *, assess_budget_s: float = 45.0
     ) -> None:
         """Build the rows once, commit them locally, push them; then, if an assessor is
-        given, add the model's assessment and push the feedback again."""
+        given, add the model's assessment and push the feedback again (a new revision)."""
         async with self._lock:
             if self._finalized:
                 return
@@ -105,33 +188,99 @@ class InterviewPersistence:
             if not m.terminal:
                 self.rt.apply(m.shutdown())
             m.mark_ended()
-            interview, feedback = build_records(self.rt, self._facts())
+            interview, feedback = build_records(
+                self.rt,
+                self._facts(),
+                revision=self._revision(),
+                on_feedback_error=self._feedback_failed,
+            )
             self.records = (interview, feedback)
-            await self.outbox.put(interview, feedback)
-        logger.info("interview committed locally", extra={"ended_by": interview.ended_by})
-        await self._push(interview.room_name)
-        if assessor is None:
+            local = await self._commit_locally(interview, feedback)
+        logger.info(
+            "interview committed" + (" locally" if local else ""),
+            extra={"ended_by": interview.ended_by, "interview_id": interview.id},
+        )
+        await self._push(interview, feedback, local)
+        if assessor is None or feedback.feedback_data.get("status") == "failed":
             return
         try:
             assessed = await asyncio.wait_for(assessor.assess(self.rt, feedback), assess_budget_s)
         except TimeoutError:
-            assessed = assessor._partial(feedback, "assessment timed out")
+            assessed = assessor.partial(feedback, "assessment timed out")
+        except Exception as e:  # the interview is saved; the assessment is optional
+            logger.error("assessment failed: %s", _where(e))
+            assessed = assessor.partial(feedback, f"assessment failed: {type(e).__name__}")
+        interview = dataclasses.replace(interview, revision=self._revision())
         self.records = (interview, assessed)
-        await self.outbox.put(interview, assessed)
-        await self._push(interview.room_name)
+        local = await self._commit_locally(interview, assessed)
+        await self._push(interview, assessed, local)
 
-    async def _push(self, room: str) -> None:
+    async def _commit_locally(self, interview: InterviewRecord, feedback: FeedbackRecord) -> bool:
+        if not self._outbox_ok:
+            return False
         try:
-            result = await asyncio.wait_for(
-                self.outbox.flush(self.store, room=room, force=True), PUSH_BUDGET_S
+            await self.outbox.put(interview, feedback)
+            return True
+        except OutboxUnavailable as e:
+            self._outbox_down(e)
+            return False
+
+    async def _push(
+        self, interview: InterviewRecord, feedback: FeedbackRecord, local: bool
+    ) -> None:
+        result = await (
+            self._flush(interview.id) if local else self._save_direct(interview, feedback)
+        )
+        if result is None:
+            return
+        self.saved = result
+        logger.info(
+            "interview saved",
+            extra={"store": self.store.name, "interview_id": result.interview_id,
+                   "saved_room_name": result.room_name},
+        )  # fmt: skip
+        if self._on_saved is not None:
+            self._on_saved(result)
+
+    async def _flush(self, interview_id: str) -> SaveResult | None:
+        try:
+            flushed = await asyncio.wait_for(
+                self.outbox.flush(self.store, interview_id=interview_id, force=True),
+                PUSH_BUDGET_S,
             )
         except TimeoutError:
             logger.warning("store slow: interview left in the outbox for retry")
-            self.pushed = False
-            return
-        self.pushed = result.pushed == 1
-        if self.pushed:
-            self.interview_id = result.interview_ids.get(room)
-            logger.info("interview saved", extra={"store": self.store.name})
-        else:
+            return None
+        except OutboxUnavailable as e:
+            self._outbox_down(e)
+            return None
+        result = flushed.saved.get(interview_id)
+        if result is None:
             logger.warning("store unavailable: interview left in the outbox for retry")
+        return result
+
+    async def _save_direct(
+        self, interview: InterviewRecord, feedback: FeedbackRecord
+    ) -> SaveResult | None:
+        """No outbox: save straight to the store, retrying within the push budget, and
+        as a last resort try the outbox once more."""
+        deadline = time.monotonic() + PUSH_BUDGET_S
+        for delay in (*DIRECT_RETRY_S, None):
+            try:
+                left = max(0.1, deadline - time.monotonic())
+                return await asyncio.wait_for(self.store.save(interview, feedback), left)
+            except (StoreError, OSError, TimeoutError) as e:
+                error = type(e).__name__
+            if delay is None or time.monotonic() + delay >= deadline:
+                break
+            await asyncio.sleep(delay)
+        try:
+            await self.outbox.put(interview, feedback)
+            logger.warning("store unreachable (%s): interview kept in the outbox after all", error)
+        except OutboxUnavailable:
+            logger.error(
+                "interview %s NOT saved: outbox unavailable and store unreachable (%s)",
+                interview.id,
+                error,
+            )
+        return None

@@ -12,14 +12,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from livekit.agents import llm
 
+from persistence import InterviewIdentity, InterviewRecord
+from prompts import render
 from prompts.builder import interviewer_instructions, stage_summaries
 from stages.bank import Question, QuestionBank, StageQuestions
+from stages.definitions import PlanError, build_plan
 from stages.machine import Effect, InterviewMachine, Limits
 from stages.metadata import InterviewMetadata
-from stages.transcript import Transcript, iso
+from stages.transcript import Transcript, iso, parse_iso
 
 logger = logging.getLogger("interview.runtime")
 
@@ -40,25 +44,37 @@ class InterviewRuntime:
         self,
         md: InterviewMetadata,
         *,
-        room_name: str,
+        room_name: str | None = None,
+        identity: InterviewIdentity | None = None,
         offline: bool,
         clock: Callable[[], float] = time.time,
         bank: QuestionBank | None = None,
         limits: Limits | None = None,
         stored: tuple[Sequence[Question], Sequence[Question]] = ((), ()),
     ) -> None:
+        if identity is None:
+            if room_name is None:
+                raise ValueError("an interview needs a room name or an identity")
+            identity = InterviewIdentity.new(room_name)
+        self.identity = identity
         self.md = md
-        self.room_name = room_name
+        self.room_name = identity.room_name
         self.offline = offline
         self.clock = clock
         self.bank = bank or QuestionBank.bundled()
-        self.machine = InterviewMachine(
-            md.plan, clock=clock, limits=limits or Limits(max_duration_s=md.max_duration_s)
-        )
+        self.limits = limits or Limits(max_duration_s=md.max_duration_s)
+        self.machine = InterviewMachine(md.plan, clock=clock, limits=self.limits)
         self.transcript = Transcript()
         self.planned: dict[str, StageQuestions] = self.bank.plan_questions(
-            md, seed=room_name, extra_technical=stored[0], extra_behavioral=stored[1]
+            md, seed=identity.interview_id, extra_technical=stored[0], extra_behavioral=stored[1]
         )
+        self.carried: dict[str, Any] = {}
+        """What the jobs before this one recorded (a continued interview): events,
+        errors, usage, and when each continuation happened."""
+        self.resuming = False
+        """The next reply is the first of a continued interview (apologise, go on)."""
+        self.resume_repeats = False
+        """... and it repeats the last question (the candidate had not answered it)."""
         self.latencies: list[TurnLatency] = []
         self.errors: list[dict[str, str]] = []
         self._speech_lost = False
@@ -68,6 +84,74 @@ class InterviewRuntime:
         self._message_listeners: list[Callable[[str], None]] = []
         self.last_question: str | None = None
         """The text of the last agent turn that counted as a question (for repeats)."""
+
+    # ------------------------------------------------------------ continuing
+
+    def resume_from(self, saved: InterviewRecord) -> None:
+        """Continue the interview ``saved`` (its last checkpoint or row): its transcript,
+        its stage records and plan, its clock; the next reply picks up where it stopped."""
+        md = saved.metadata if isinstance(saved.metadata, dict) else {}
+        conversation = saved.conversation if isinstance(saved.conversation, dict) else {}
+        plan_ids = md.get("plan")
+        try:
+            plan = build_plan(plan_ids) if isinstance(plan_ids, list) else self.md.plan
+        except PlanError:
+            plan = self.md.plan
+        self.md.plan = plan
+        self.transcript = Transcript.restored(conversation.get("messages"))
+        last = self.transcript.messages[-1] if self.transcript.messages else None
+        awaiting = last is None or last.role == "agent" or last.request
+        self.machine = InterviewMachine.resume(
+            plan,
+            conversation.get("stages") or [],
+            started_at=parse_iso(md.get("started_at")) or self.clock(),
+            clock=self.clock,
+            limits=self.limits,
+            awaiting_answer=awaiting,
+        )
+        for msg in self.transcript.messages:
+            for item_id in msg.item_ids:
+                self._stage_of_item[item_id] = msg.stage or ""
+        self.last_question = next(
+            (
+                m.text
+                for m in reversed(self.transcript.messages)
+                if m.role == "agent" and m.question
+            ),
+            None,
+        )
+        previous = md.get("continued") if isinstance(md.get("continued"), list) else []
+        self.carried = {
+            "events": md.get("events") if isinstance(md.get("events"), list) else [],
+            "errors": md.get("errors") if isinstance(md.get("errors"), list) else [],
+            "usage": md.get("usage") if isinstance(md.get("usage"), dict) else {},
+            "continued": [
+                *previous,
+                {"at": iso(self.clock()), "from_revision": saved.revision,
+                 "generation": self.identity.generation},
+            ],
+        }  # fmt: skip
+        self.resume_repeats = awaiting
+        self.resuming = True
+
+    def restored_chat(self) -> llm.ChatContext:
+        """The current stage's saved exchange, for the model of a continued interview."""
+        stage = self.machine.current.id if self.machine.current else None
+        items: list[llm.ChatItem] = [
+            llm.ChatMessage(
+                id=msg.item_ids[0],
+                role="assistant" if msg.role == "agent" else "user",
+                content=[msg.text],
+            )
+            for msg in self.transcript.messages
+            if msg.stage == stage
+        ]
+        return llm.ChatContext(items[-MAX_CONTEXT_ITEMS:])
+
+    def resume_note(self) -> str:
+        """What the first reply of a continued interview must do."""
+        question = self.last_question or "the current question"
+        return render("resume", question=question)
 
     # ------------------------------------------------------------ effects
 
@@ -129,6 +213,7 @@ class InterviewRuntime:
         )
         if not spoke:
             return []
+        self.resuming = False
         m = self.machine
         record, before = m.record, m.record.questions_asked
         effects = self.apply(m.agent_turn(speech_id))
@@ -194,13 +279,17 @@ class InterviewRuntime:
         )  # fmt: skip
         self._speech_lost = self._speech_lost or speech_lost
 
+    def state(self) -> dict[str, object]:
+        """The state published to the candidate's client (DESIGN.md client protocol)."""
+        return {"interview_id": self.identity.interview_id, **self.machine.snapshot()}
+
     # ------------------------------------------------------------ LLM view
 
     def instructions(self) -> str:
         m = self.machine
         stage = m.current or m.plan[0]
         record = m.stages[m.stage_index]
-        return interviewer_instructions(
+        text = interviewer_instructions(
             self.md,
             stage,
             record,
@@ -208,6 +297,7 @@ class InterviewRuntime:
             stage_summaries(self.transcript.messages, m.stages, m.stage_index),
             farewell=m.terminal and m.ended_by == "candidate_request",
         )
+        return f"{text}\n\n{self.resume_note()}" if self.resuming else text
 
     def llm_context(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:
         """The bounded context for one LLM call: instructions + this stage's exchange."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from livekit.agents import AgentSession, llm
 
-from persistence import InterviewStore
+from persistence import InterviewIdentity, InterviewRecord, InterviewStore
 from persistence.outbox import Outbox
 from stages.metadata import parse_metadata
 
@@ -81,7 +81,11 @@ async def run_simulation(
     offline: bool = False,
     room_name: str | None = None,
     language_model: llm.LLM | None = None,
+    identity: InterviewIdentity | None = None,
+    resume: InterviewRecord | None = None,
 ) -> SimulationResult:
+    """One whole interview in a text session. ``identity`` and ``resume``: continue the
+    interview ``resume`` (saved by a job that was lost) under that identity."""
     md = parse_metadata(metadata_text, require_user=False)
     for warning in md.warnings:
         logger.warning("metadata: %s", warning)
@@ -93,7 +97,10 @@ async def run_simulation(
         offline = True
     room = room_name or f"sim-{uuid.uuid4().hex[:12]}"
     stored = await stored_questions(store, md.job_role)
-    rt = InterviewRuntime(md, room_name=room, offline=offline, stored=stored)
+    identity = identity or InterviewIdentity.new(room)
+    rt = InterviewRuntime(md, identity=identity, offline=offline, stored=stored)
+    if resume is not None:
+        rt.resume_from(resume)
     model = language_model or (OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys))
     session: AgentSession = AgentSession(
         llm=model, vad=None, stt=None, tts=None, turn_handling={"turn_detection": None}
@@ -145,7 +152,13 @@ async def run_simulation(
             await session.aclose()
     assert saver.records is not None
     interview, feedback = saver.records
-    row = {"id": saver.interview_id, **asdict(interview)}
+    saved = saver.saved
+    row = asdict(interview)
+    if saved is not None:
+        row["room_name"] = saved.room_name
     return SimulationResult(
-        interview_id=saver.interview_id, row=row, feedback=feedback.feedback_data, offline=offline
+        interview_id=saved.interview_id if saved else None,
+        row=row,
+        feedback=feedback.feedback_data,
+        offline=offline,
     )

@@ -12,23 +12,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 from livekit import rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import silero
 
-from persistence import InterviewStore
-from persistence.outbox import Outbox
+from persistence import InterviewIdentity, InterviewRecord, InterviewStore, StoreError
+from persistence.outbox import Outbox, OutboxUnavailable
 from prompts.loader import load_all
 from stages.bank import QuestionBank
 from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
+from stages.transcript import parse_iso
 
 from . import providers
 from .assessor import Assessor
 from .byok import Keyring, MasterKeyError
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
 from .config import ConfigError, Settings, load_settings, store_for
-from .driver import SessionDriver
+from .driver import WITHDRAWN, SessionDriver
 from .finalize import SessionFacts
 from .interviewer import Interviewer
 from .log import install_redaction, register_secret
@@ -57,6 +59,14 @@ TURN_HANDLING = {
 }
 FINALIZE_TIMEOUT_S = 8.0
 ASSESS_BUDGET_S = 45.0
+INTERVIEW_ATTRIBUTE = "interview.id"
+STARTED_ATTRIBUTE = "interview.started_at"
+OTHER_INTERVIEWER_WAIT_S = 20.0
+"""How long a new job waits for another interviewer still in the room to leave (a lost
+job's participant lingers a few seconds) before it leaves the room to it."""
+RESUME_WINDOW_S = 600.0
+"""An unfinished interview in the same room instance is continued if it was active
+this recently; an older one stays as it was saved and a new interview starts."""
 
 
 def load_vad() -> silero.VAD:
@@ -155,6 +165,61 @@ def build_session(
     )
 
 
+def _interviewers(room: rtc.Room, *, besides: str | None = None) -> list[rtc.RemoteParticipant]:
+    """Other interviewer agents in the room (agents that announce an interview id)."""
+    return [
+        p
+        for p in room.remote_participants.values()
+        if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+        and p.attributes.get(INTERVIEW_ATTRIBUTE)
+        and p.attributes.get(INTERVIEW_ATTRIBUTE) != besides
+    ]
+
+
+async def _room_is_free(room: rtc.Room, *, lost: str | None) -> bool:
+    """True when no other interviewer serves the room (any still there leaves within
+    ``OTHER_INTERVIEWER_WAIT_S``). ``lost``: the interview id of a job known to be dead."""
+    deadline = asyncio.get_running_loop().time() + OTHER_INTERVIEWER_WAIT_S
+    while _interviewers(room, besides=lost):
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.25)
+    return True
+
+
+def _last_activity(saved: InterviewRecord) -> float:
+    times = [parse_iso(saved.metadata.get("ended_at")), parse_iso(saved.metadata.get("started_at"))]
+    messages = saved.conversation.get("messages") if isinstance(saved.conversation, dict) else None
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        times.append(parse_iso(messages[-1].get("ended_at")))
+    return max((t for t in times if t is not None), default=0.0)
+
+
+async def find_continuation(
+    outbox: Outbox, store: InterviewStore, *, room_name: str, room_sid: str, user_id: str | None
+) -> InterviewRecord | None:
+    """The unfinished interview of this user in this room instance, if one was active
+    within ``RESUME_WINDOW_S``: from this machine's outbox (its job process died), else
+    from the store (its job ran elsewhere)."""
+    found: InterviewRecord | None = None
+    try:
+        claimed = await outbox.claim(room_name=room_name, room_sid=room_sid, user_id=user_id)
+        found = claimed.interview if claimed else None
+    except OutboxUnavailable as e:
+        logger.warning("outbox unavailable while looking for an interview to continue: %s", e)
+    if found is None:
+        try:
+            saved = await store.find_resumable(
+                room_name=room_name, room_sid=room_sid, user_id=user_id
+            )
+            found = saved.interview if saved else None
+        except StoreError as e:
+            logger.warning("store unavailable while looking for an interview to continue: %s", e)
+    if found is None or time.time() - _last_activity(found) > RESUME_WINDOW_S:
+        return None
+    return found
+
+
 async def run_interview(
     ctx: JobContext, settings: Settings, md: InterviewMetadata, *, console: bool
 ) -> None:
@@ -168,10 +233,38 @@ async def run_interview(
         ctx.shutdown(reason=e.code)
         return
     offline, voice = session_mode(keys)
-    # every console run is its own interview, not an update of the last one
-    room_name = f"{ctx.room.name}-{ctx.job.id}" if console else ctx.room.name
+    outbox = Outbox(settings.interview_outbox_path)
+    identity = InterviewIdentity.new(ctx.room.name)
+    resumed: InterviewRecord | None = None
+    if not console:
+        room_sid = await ctx.room.sid
+        identity = InterviewIdentity.new(ctx.room.name, room_sid)
+        resumed = await find_continuation(
+            outbox, store, room_name=ctx.room.name, room_sid=room_sid, user_id=md.user_id
+        )
+        if not await _room_is_free(ctx.room, lost=resumed.id if resumed else None):
+            logger.warning("leaving: another interviewer already serves this room")
+            await store.aclose()
+            ctx.shutdown(reason="another interviewer serves this room")
+            return
+        if resumed is not None:
+            generation = resumed.metadata.get("generation")
+            identity = InterviewIdentity(
+                resumed.id,
+                ctx.room.name,
+                room_sid,
+                generation if isinstance(generation, int) else 0,
+            ).continued()
+            logger.info(
+                "continuing interview",
+                extra={"interview_id": resumed.id, "from_revision": resumed.revision},
+            )
+    started_at = f"{time.time():017.6f}"
     stored = await stored_questions(store, md.job_role)
-    rt = InterviewRuntime(md, room_name=room_name, offline=offline, stored=stored)
+    rt = InterviewRuntime(md, identity=identity, offline=offline, stored=stored)
+    if resumed is not None:
+        rt.resume_from(resumed)
+    ctx.log_context_fields = {**ctx.log_context_fields, "interview_id": identity.interview_id}
     session = build_session(settings, keys, rt, vad=ctx.proc.userdata.get("vad"))
     driver = SessionDriver(
         session, rt, publish=state_publisher(ctx.room.local_participant), watch_silence=voice
@@ -188,7 +281,7 @@ async def run_interview(
         )
 
     saver = InterviewPersistence(
-        rt, outbox=Outbox(settings.interview_outbox_path), store=store, facts=facts
+        rt, outbox=outbox, store=store, facts=facts, on_saved=lambda _: driver.publish_saved()
     )
     rt.on_message(saver.checkpoint_soon)
 
@@ -209,10 +302,30 @@ async def run_interview(
     def on_joined(p: rtc.RemoteParticipant) -> None:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
             rt.machine.participant_returned()
+        else:
+            yield_to(p)
+
+    def yield_to(p: rtc.RemoteParticipant) -> None:
+        """Two interviewers in one room (a race no start-up check can close): the one
+        that started later withdraws, saved under its own id."""
+        other = p.attributes.get(INTERVIEW_ATTRIBUTE)
+        if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT or not other:
+            return
+        if other == identity.interview_id:
+            return
+        theirs = (p.attributes.get(STARTED_ATTRIBUTE, ""), other)
+        if theirs < (started_at, identity.interview_id):
+            logger.warning("withdrawing: another interviewer started first in this room")
+            rt.apply(rt.machine.fail(WITHDRAWN))
 
     ctx.room.on("participant_disconnected", on_left)
     ctx.room.on("participant_connected", on_joined)
+    ctx.room.on("participant_attributes_changed", lambda _changed, p: yield_to(p))
 
+    if not console:
+        await ctx.room.local_participant.set_attributes(
+            {INTERVIEW_ATTRIBUTE: identity.interview_id, STARTED_ATTRIBUTE: started_at}
+        )
     await session.start(
         agent=Interviewer(rt),
         room=ctx.room,
@@ -232,28 +345,33 @@ async def run_interview(
     ctx.shutdown(reason=f"interview ended: {rt.machine.ended_by}")
 
 
-FLUSH_EVERY_S = 30.0
+FLUSH_EVERY_S = 15.0
+"""How often the worker's main process recovers orphans of dead job processes and
+pushes what waits in the outbox (so an orphan is saved within ~15 s of its death)."""
 
 
 async def flush_forever(settings: Settings) -> None:
-    """In the worker's main process: recover orphans at start, then push what waits."""
+    """In the worker's main process: recover orphans and push what waits, forever."""
     outbox = Outbox(settings.interview_outbox_path)
     store = store_for(settings)
+    unavailable: str | None = None
     try:
-        recovered = False
         while True:
             try:
-                if not recovered:
-                    _, result = await outbox.recover_and_flush(store)
-                    recovered = True
-                else:
-                    result = await outbox.flush(store)
+                _, result = await outbox.recover_and_flush(store)
+                if unavailable is not None:
+                    logger.info("outbox available again")
+                    unavailable = None
                 if result.pushed or result.failed:
                     logger.info(
                         "outbox flush",
                         extra={"pushed": result.pushed, "failed": result.failed,
                                "remaining": result.remaining},
                     )  # fmt: skip
+            except OutboxUnavailable as e:
+                if unavailable is None:
+                    logger.error("outbox unavailable: %s", e)
+                unavailable = str(e)
             except Exception:
                 logger.exception("outbox flush failed")
             await asyncio.sleep(FLUSH_EVERY_S)

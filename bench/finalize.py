@@ -20,6 +20,7 @@ from pathlib import Path
 
 from agent.finalize import SessionFacts, build_records
 from agent.runtime import InterviewRuntime
+from persistence import InterviewIdentity
 from persistence.outbox import Outbox
 from persistence.supabase_store import SupabaseStore
 from stages.metadata import parse_metadata
@@ -84,15 +85,15 @@ async def run(args: argparse.Namespace) -> dict:
     build, commit, push, total, checkpoint = [], [], [], [], []
     try:
         outbox = Outbox(work / "outbox.db")
-        await store.upsert_interview(build_records(long_interview(2, "warmup"), facts)[0])
+        await store.save(build_records(long_interview(2, "warmup"), facts, revision=1)[0], None)
         for run_no in range(args.runs):
             rt = long_interview(args.messages, f"bench-{run_no}-{time.time_ns()}")
             t0 = time.perf_counter()
-            interview, feedback = build_records(rt, facts)
+            interview, feedback = build_records(rt, facts, revision=1)
             t1 = time.perf_counter()
             await outbox.put(interview, feedback)
             t2 = time.perf_counter()
-            result = await outbox.flush(store, room=interview.room_name, force=True)
+            result = await outbox.flush(store, interview_id=interview.id, force=True)
             t3 = time.perf_counter()
             assert result.pushed == 1, result
             build.append(t1 - t0)
@@ -100,14 +101,15 @@ async def run(args: argparse.Namespace) -> dict:
             push.append(t3 - t2)
             total.append(t3 - t0)
             c0 = time.perf_counter()
+            interview.revision += 1
             await outbox.checkpoint(interview, feedback)
             checkpoint.append(time.perf_counter() - c0)
         size = len(json.dumps(interview.conversation))
         # flush throughput: many small finished interviews waiting in the outbox
         small = long_interview(20, "x")
         for i in range(args.flush_items):
-            rec, fb = build_records(small, facts)
-            rec.room_name = f"flush-{i}-{time.time_ns()}"
+            small.identity = InterviewIdentity.new(f"flush-{i}-{time.time_ns()}")
+            rec, fb = build_records(small, facts, revision=1)
             await outbox.put(rec, fb)
         f0 = time.perf_counter()
         flushed = await outbox.flush(store, force=True)

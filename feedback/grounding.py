@@ -2,7 +2,9 @@
 
 A quote counts as verbatim when it appears in one of the candidate's messages, comparing
 with letter case and runs of white space ignored, and with the quote's surrounding
-quotation marks or ellipses removed. Anything else is dropped.
+quotation marks or ellipses removed, and it has at least ``MIN_QUOTE_WORDS`` words or is
+a whole message (a short answer quoted whole). Anything else is dropped: a fragment such
+as "I think" or "ing" would match almost any answer and proves nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 _WS = re.compile(r"\s+")
+MIN_QUOTE_WORDS = 4
 _EDGES = "\"'“”‘’«»….  "
 
 
@@ -25,8 +28,10 @@ def clean_quote(quote: str) -> str:
 
 def is_verbatim(quote: str, said: Sequence[str]) -> bool:
     q = _norm(clean_quote(quote))
-    if len(q) < 3:
+    if not re.search(r"\w", q):
         return False
+    if len(re.findall(r"\w+", q)) < MIN_QUOTE_WORDS:
+        return any(q == _norm(clean_quote(text)) for text in said)
     return any(q in _norm(text) for text in said)
 
 

@@ -81,7 +81,8 @@ def observations(feedback: dict[str, Any], said: dict[int, str]) -> dict[str, An
             })  # fmt: skip
             break
     rate = feedback["speech"]["fillers_per_100_words"]
-    if rate is not None and rate > FILLER_RATE_HIGH:
+    if rate is not None and rate > FILLER_RATE_HIGH and answers:
+        # fillers may come from turns that are not answers (the reply to the greeting)
         worst = max(range(len(answers)), key=lambda i: sum(answers[i]["filler_words"].values()))
         fillers = [f for f in FILLERS if f in answers[worst]["filler_words"]]
         evidence = _sentence_with(said[worst], lambda s: bool(filler_counts(s)))
@@ -98,7 +99,8 @@ def observations(feedback: dict[str, Any], said: dict[int, str]) -> dict[str, An
     if core and len(short) * 2 >= len(core):
         areas.append({
             "point": "Many answers were very short.",
-            "evidence": said[short[0]],
+            # a quote of at least four words, where one exists (shorter ones prove nothing)
+            "evidence": next((said[i] for i in short if len(words(said[i])) >= 4), said[short[0]]),
             "suggestion": "Aim for one to two minutes: context, what you did, the outcome.",
         })  # fmt: skip
     for i in whole:

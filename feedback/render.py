@@ -32,6 +32,8 @@ def _headline(interview: dict[str, Any], fb: dict[str, Any]) -> list[str]:
 
 def _partial_note(fb: dict[str, Any]) -> str:
     gen = fb.get("generated_by") or {}
+    if fb.get("status") == "failed":
+        return "Feedback could not be computed for this interview; the conversation is saved."
     if gen.get("error"):
         why = f" (the assessment failed: {gen['error']})"
     elif gen.get("model") is None:
@@ -59,7 +61,7 @@ def _stage_cell(a: dict[str, Any]) -> str:
 def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     title, sub = _headline(interview, fb)
     out = [f"# {title}", "", sub, ""]
-    if fb["status"] == "partial":
+    if fb["status"] != "complete":
         out += [f"> {_partial_note(fb)}", ""]
     out += ["## Summary", "", fb.get("summary") or "", ""]
     out += ["## Scores", "", "| area | score |", "|---|---|"]
@@ -154,7 +156,7 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
             )
         return f"<ul>{''.join(items)}</ul>"
 
-    note = f'<p class="note">{e(_partial_note(fb))}</p>' if fb["status"] == "partial" else ""
+    note = f'<p class="note">{e(_partial_note(fb))}</p>' if fb["status"] != "complete" else ""
     sp = fb["speech"]
     fillers = ", ".join(f"{e(k)} ×{v}" for k, v in sp["filler_words"].items()) or "none"
     rows = "".join(

@@ -176,6 +176,33 @@ def computed_feedback(
     }
 
 
+def failed_feedback(reason: str) -> dict[str, Any]:
+    """The ``feedback_data`` saved when computing feedback raised: the transcript is safe,
+    nothing is measured or scored, and ``generated_by.error`` says why."""
+    return {
+        "schema_version": FEEDBACK_SCHEMA_VERSION,
+        "status": "failed",
+        "overall_score": None,
+        "scores": dict.fromkeys(SCORE_KEYS),
+        "summary": "Feedback could not be computed for this interview; the conversation is saved.",
+        "strengths": [],
+        "areas_for_improvement": [],
+        "stages": [],
+        "answers": [],
+        "speech": {
+            "words_per_minute": None,
+            "filler_words": {},
+            "fillers_per_100_words": None,
+            "avg_answer_seconds": None,
+            "longest_pause_s": None,
+            "total_words": 0,
+        },
+        "job_description_terms": {"mentioned": [], "missing": []},
+        "improvement_plan": {"short_term": [], "long_term": [], "practice_suggestions": []},
+        "generated_by": {"model": None, "fallback": True, "error": reason},
+    }
+
+
 def offline_feedback(messages: Sequence[Message], computed: dict[str, Any]) -> dict[str, Any]:
     """Computed metrics plus rule-based observations, grounded in the candidate's words."""
     said = answer_texts(messages)

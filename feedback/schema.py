@@ -90,7 +90,8 @@ class GeneratedBy(_Strict):
 
 class FeedbackData(_Strict):
     schema_version: Literal[1]
-    status: Literal["complete", "partial"]
+    status: Literal["complete", "partial", "failed"]
+    """``failed``: computing feedback raised; the interview itself is saved."""
     overall_score: float | None = Field(ge=0, le=10)
     scores: Scores
     summary: str

@@ -3,14 +3,18 @@
 from .records import (
     KEY_COLUMNS,
     KEY_NAMES,
+    REVISIONS_PER_GENERATION,
     FeedbackRecord,
+    InterviewIdentity,
     InterviewRecord,
     KeyRow,
     SavedInterview,
+    SaveResult,
     StoredQuestion,
+    derived_room_name,
 )
 from .sqlite_store import SqliteStore
-from .store import InterviewStore, StoreError
+from .store import InterviewStore, StoreConflict, StoreError
 
 
 def open_store(
@@ -29,13 +33,18 @@ def open_store(
 __all__ = [
     "KEY_COLUMNS",
     "KEY_NAMES",
+    "REVISIONS_PER_GENERATION",
     "FeedbackRecord",
+    "InterviewIdentity",
     "InterviewRecord",
     "InterviewStore",
     "KeyRow",
+    "SaveResult",
     "SavedInterview",
     "SqliteStore",
+    "StoreConflict",
     "StoreError",
     "StoredQuestion",
+    "derived_room_name",
     "open_store",
 ]

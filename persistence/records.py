@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+REVISIONS_PER_GENERATION = 1_000_000_000
+"""Revisions of one job are ``generation * REVISIONS_PER_GENERATION + n``: a job that
+continues an interview (generation + 1) always outranks the job it took over from."""
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewIdentity:
+    """Which interview this is: created when the job starts, never taken from a name.
+
+    ``room_sid`` is the LiveKit room instance (a room name reused later gets a new sid);
+    ``generation`` counts the jobs that continued this interview after its job was lost.
+    """
+
+    interview_id: str
+    room_name: str
+    room_sid: str | None = None
+    generation: int = 0
+
+    @classmethod
+    def new(cls, room_name: str, room_sid: str | None = None) -> InterviewIdentity:
+        return cls(interview_id=str(uuid.uuid4()), room_name=room_name, room_sid=room_sid)
+
+    def continued(self) -> InterviewIdentity:
+        return InterviewIdentity(
+            self.interview_id, self.room_name, self.room_sid, self.generation + 1
+        )
 
 
 @dataclass(slots=True)
 class InterviewRecord:
-    """One ``interviews`` row (seed backend schema); ``room_name`` is its natural key."""
+    """One ``interviews`` row (seed backend schema), identified by ``id``.
 
+    ``room_name`` is the LiveKit room as the web app named it. Rooms get reused, so the
+    store may save the row under a derived unique room name (``metadata.room_name`` keeps
+    the real one). ``revision`` orders every version of the row: the store never replaces
+    a row with a lower revision. ``ended_by`` is ``None`` while the interview is live.
+    """
+
+    id: str
+    revision: int
     room_name: str
     user_id: str | None
     candidate_name: str | None
@@ -17,7 +53,7 @@ class InterviewRecord:
     job_role: str | None
     experience_level: str | None
     final_stage: str | None
-    ended_by: str
+    ended_by: str | None
     skipped_stages: list[str]
     has_resume: bool
     has_jd: bool
@@ -28,17 +64,33 @@ class InterviewRecord:
 
 @dataclass(slots=True)
 class FeedbackRecord:
-    """One ``feedback`` row; ``interview_id`` is its natural key."""
+    """One ``feedback`` row (one per interview); saved with its interview's revision."""
 
     user_id: str | None
     feedback_data: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    interview_id: str
+    room_name: str
+    """The room name the row is saved under (derived when the real one was taken)."""
+    applied: bool
+    """False when the store already held this revision or a newer one (nothing changed)."""
+
+
 @dataclass(slots=True)
 class SavedInterview:
     interview_id: str
+    saved_room_name: str
     interview: InterviewRecord
     feedback: FeedbackRecord | None
+
+
+def derived_room_name(room_name: str, interview_id: str, *, max_chars: int = 255) -> str:
+    """The unique room name an interview is saved under when its room's name is taken."""
+    tail = f"~{interview_id[:8]}"
+    return room_name[: max_chars - len(tail)] + tail
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,25 +4,51 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .records import FeedbackRecord, InterviewRecord, KeyRow, SavedInterview, StoredQuestion
+from .records import (
+    FeedbackRecord,
+    InterviewRecord,
+    KeyRow,
+    SavedInterview,
+    SaveResult,
+    StoredQuestion,
+)
 
 
 class StoreError(Exception):
     """A store could not complete an operation; the message never carries row contents."""
 
 
+class StoreConflict(StoreError):
+    """The store refuses the row for good (it belongs to another user): retrying cannot
+    help."""
+
+
 class InterviewStore(Protocol):
     name: str
 
-    async def upsert_interview(self, record: InterviewRecord) -> str:
-        """Insert or update the interview by ``room_name``; returns its id."""
+    async def save(self, interview: InterviewRecord, feedback: FeedbackRecord | None) -> SaveResult:
+        """Insert or update the interview (and its feedback) by ``interview.id``, in one
+        transaction, unless the store already holds a newer revision.
+
+        Never changes a saved row's ``user_id`` (raises :class:`StoreConflict`). A new
+        interview whose room name another interview holds is saved under
+        :func:`~persistence.records.derived_room_name`. At equal revisions an ended row
+        replaces a live one (a recovered checkpoint over the same checkpoint pushed live).
+        """
         ...
 
-    async def upsert_feedback(self, interview_id: str, record: FeedbackRecord) -> None:
-        """Insert or update the feedback of ``interview_id``."""
+    async def get(self, interview_id: str) -> SavedInterview | None: ...
+
+    async def latest_in_room(self, room_name: str) -> SavedInterview | None:
+        """The most recent interview held in the room with this (real) name."""
         ...
 
-    async def get_by_room(self, room_name: str) -> SavedInterview | None: ...
+    async def find_resumable(
+        self, *, room_name: str, room_sid: str, user_id: str | None
+    ) -> SavedInterview | None:
+        """The newest interview of this user in this room instance that did not finish
+        (live, or ended by ``worker_shutdown``): the one a re-dispatched job continues."""
+        ...
 
     async def questions_for_role(self, role_title: str) -> list[StoredQuestion]:
         """Questions the product's database holds for a role (may be empty)."""

@@ -1,8 +1,9 @@
 """The Supabase store: the ``interviews`` and ``feedback`` tables over PostgREST.
 
 Uses supabase-py's async client with the service-role key (the only role allowed to
-write these tables under their RLS policies). Upserts use the tables' natural keys, so
-writing the same interview twice leaves one row of each.
+write these tables under their RLS policies). Every save is one call of the
+``save_interview`` database function (``supabase/migrations``): by interview id, newer
+revisions only, interview and feedback in one transaction.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from .records import (
     InterviewRecord,
     KeyRow,
     SavedInterview,
+    SaveResult,
     StoredQuestion,
 )
-from .store import StoreError
+from .store import StoreConflict, StoreError
 
 REQUEST_TIMEOUT_S = 10.0
 _COLUMNS = (
@@ -33,6 +35,8 @@ _COLUMNS = (
 
 
 def _error(action: str, e: Exception) -> StoreError:
+    if isinstance(e, APIError) and e.code == "42501":
+        return StoreConflict(f"supabase {action} refused: {e.message or 'not allowed'}")
     if isinstance(e, APIError):
         return StoreError(
             f"supabase {action} failed: {e.code or 'error'} {e.message or ''}".strip()
@@ -60,39 +64,31 @@ class SupabaseStore:
             )
         return self._client
 
-    async def upsert_interview(self, record: InterviewRecord) -> str:
-        row: dict[str, Any] = {c: getattr(record, c) for c in _COLUMNS}
-        try:
-            db = await self._db()
-            resp = await db.table("interviews").upsert(row, on_conflict="room_name").execute()
-        except (APIError, httpx.HTTPError, OSError) as e:
-            raise _error("interview upsert", e) from None
-        if not resp.data:
-            raise StoreError("supabase interview upsert returned no row")
-        return str(resp.data[0]["id"])
-
-    async def upsert_feedback(self, interview_id: str, record: FeedbackRecord) -> None:
-        row = {
-            "interview_id": interview_id,
-            "user_id": record.user_id,
-            "feedback_data": record.feedback_data,
+    async def save(self, interview: InterviewRecord, feedback: FeedbackRecord | None) -> SaveResult:
+        row: dict[str, Any] = {c: getattr(interview, c) for c in _COLUMNS}
+        row["id"] = interview.id
+        row["revision"] = interview.revision
+        params = {
+            "p_interview": row,
+            "p_feedback": None if feedback is None else {"feedback_data": feedback.feedback_data},
         }
         try:
             db = await self._db()
-            await db.table("feedback").upsert(row, on_conflict="interview_id").execute()
+            resp = await db.rpc("save_interview", params).execute()
         except (APIError, httpx.HTTPError, OSError) as e:
-            raise _error("feedback upsert", e) from None
+            raise _error("save", e) from None
+        data = resp.data
+        if not isinstance(data, dict) or "id" not in data:
+            raise StoreError("supabase save returned no result")
+        return SaveResult(
+            interview_id=str(data["id"]),
+            room_name=str(data["room_name"]),
+            applied=bool(data["applied"]),
+        )
 
-    async def get_by_room(self, room_name: str) -> SavedInterview | None:
+    async def _read_one(self, query: Any) -> SavedInterview | None:
         try:
-            db = await self._db()
-            resp = await (
-                db.table("interviews")
-                .select("*, feedback(user_id, feedback_data)")
-                .eq("room_name", room_name)
-                .limit(1)
-                .execute()
-            )
+            resp = await query.limit(1).execute()
         except (APIError, httpx.HTTPError, OSError) as e:
             raise _error("read", e) from None
         if not resp.data:
@@ -101,13 +97,40 @@ class SupabaseStore:
         fb = row.get("feedback")
         if isinstance(fb, list):
             fb = fb[0] if fb else None
+        data = {c: row[c] for c in _COLUMNS}
+        data["metadata"] = data["metadata"] or {}
+        data["room_name"] = data["metadata"].get("room_name") or row["room_name"]
         return SavedInterview(
             interview_id=str(row["id"]),
-            interview=InterviewRecord(**{c: row[c] for c in _COLUMNS}),
+            saved_room_name=row["room_name"],
+            interview=InterviewRecord(id=str(row["id"]), revision=int(row["revision"]), **data),
             feedback=FeedbackRecord(user_id=fb["user_id"], feedback_data=fb["feedback_data"])
             if fb
             else None,
         )
+
+    async def _select(self) -> Any:
+        db = await self._db()
+        return db.table("interviews").select("*, feedback(user_id, feedback_data)")
+
+    async def get(self, interview_id: str) -> SavedInterview | None:
+        return await self._read_one((await self._select()).eq("id", interview_id))
+
+    async def latest_in_room(self, room_name: str) -> SavedInterview | None:
+        q = (await self._select()).eq("metadata->>room_name", room_name)
+        return await self._read_one(q.order("interview_date", desc=True))
+
+    async def find_resumable(
+        self, *, room_name: str, room_sid: str, user_id: str | None
+    ) -> SavedInterview | None:
+        q = (
+            (await self._select())
+            .eq("metadata->>room_name", room_name)
+            .eq("metadata->>room_sid", room_sid)
+            .or_("ended_by.is.null,ended_by.eq.worker_shutdown")
+        )
+        q = q.is_("user_id", "null") if user_id is None else q.eq("user_id", user_id)
+        return await self._read_one(q.order("revision", desc=True))
 
     async def questions_for_role(self, role_title: str) -> list[StoredQuestion]:
         """Active questions of the active job role with this title (case-insensitive)."""

@@ -20,6 +20,11 @@ Rules, in one place:
   no agent turn in between (one spoken turn split in fragments), a skip that names a stage
   that is no longer current, or any event after the end, change nothing.
 * Exactly one terminal decision: once ``ended_by`` is set it never changes.
+* The model alone cannot end or race through the interview: an end is confirmed only in
+  a candidate turn after the one that asked for it, and at most one stage is skipped or
+  finished on the model's word per candidate turn (client skips are the user's own).
+* An interview whose job was lost can be continued by a new job from its saved stages
+  (:meth:`InterviewMachine.resume`), its clock still counting from the original start.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from .definitions import StageDef
@@ -82,6 +88,17 @@ class Limits:
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+
+
+def _epoch(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            return None
+    return None
 
 
 # ---------------------------------------------------------------- effects
@@ -140,6 +157,8 @@ class _State:
     next_agent_turn_counts: bool = True
     pending_end: bool = False
     pending_end_agent_turns: int = 0
+    pending_end_turn: int = 0
+    """The candidate turn count when the end was requested (confirmation must be later)."""
     time_up: bool = False
 
 
@@ -185,6 +204,64 @@ class InterviewMachine:
         self._silence_prompted_at: float | None = None
         self._hold_until = 0.0
         self._left_at: float | None = None
+        self._candidate_turns = 0
+        """Candidate turns seen (never reverted: a request is a turn too)."""
+        self._model_move_turn = -1
+        """The candidate turn at which the model last skipped or finished a stage."""
+
+    @classmethod
+    def resume(
+        cls,
+        plan: Sequence[StageDef],
+        saved: Sequence[dict[str, object]],
+        *,
+        started_at: float,
+        clock: Callable[[], float],
+        limits: Limits | None = None,
+        awaiting_answer: bool = True,
+    ) -> InterviewMachine:
+        """The machine of an interview continued by a new job: the stage records as saved
+        (``conversation["stages"]``), the stage that was in progress active again, the
+        total time limit counted from ``started_at``.
+
+        ``awaiting_answer``: the last thing said was the interviewer's question (the next
+        agent turn repeats it and does not count); else the candidate had answered and the
+        next agent turn asks a new question.
+        """
+        m = cls(plan, clock=clock, limits=limits)
+        by_id = {str(d.get("id")): d for d in saved if isinstance(d, dict)}
+        for rec in m._s.stages:
+            d = by_id.get(rec.id)
+            if d is None:
+                continue
+            status = d.get("status")
+            rec.status = status if status in ("completed", "skipped", "ended") else "pending"  # type: ignore[assignment]
+            rec.started_at = _epoch(d.get("started_at"))
+            rec.ended_at = _epoch(d.get("ended_at"))
+            for name in ("questions_asked", "answers", "repeats"):
+                value = d.get(name)
+                setattr(rec, name, value if isinstance(value, int) and value >= 0 else 0)
+            source = d.get("skip_source")
+            rec.skip_source = source if source in ("spoken", "client", "time_limit") else None  # type: ignore[assignment]
+            rec.budget_exceeded = bool(d.get("budget_exceeded"))
+        current = next(
+            (i for i, r in enumerate(m._s.stages) if r.status in ("ended", "pending")),
+            len(plan) - 1,
+        )
+        rec = m._s.stages[current]
+        rec.status = "active"
+        rec.ended_at = None
+        if rec.started_at is None:
+            rec.started_at = clock()
+        m._s.index = current
+        m._s.awaiting_answer = False
+        m._s.next_agent_turn_counts = not awaiting_answer
+        m.status = "running"
+        m.started_at = started_at
+        m._last_activity = clock()
+        m._log("resume", stage=rec.id)
+        m._changed()
+        return m
 
     # ------------------------------------------------------------ queries
 
@@ -300,6 +377,7 @@ class InterviewMachine:
         if not self._fresh(f"candidate:{turn_id}") or self.status != "running":
             return []
         s = self._s
+        self._candidate_turns += 1
         self._touch()
         self._left_at = None
         if not s.awaiting_answer or s.pending_end:
@@ -338,13 +416,19 @@ class InterviewMachine:
         if self.status != "running":
             return [Rejected("skip", "not_running")]
         if source == "spoken":
+            if self._model_move_turn == self._candidate_turns:
+                return [Rejected("skip", "one_per_turn")]
             self._revert()
         current = self.plan[self._s.index]
         if stage_id is not None and stage_id != current.id:
             return [Rejected("skip", "stale_stage")]
         if not current.skippable:
+            if source == "spoken":  # the request was not an answer; the question stands
+                self._s.next_agent_turn_counts = False
             return [Rejected("skip", "not_skippable")]
         rec = self.record
+        if source == "spoken":
+            self._model_move_turn = self._candidate_turns
         rec.status = "skipped"
         rec.skip_source = source
         self._log("skip", stage=current.id, source=source)
@@ -357,8 +441,11 @@ class InterviewMachine:
         current = self.plan[self._s.index]
         if self._s.index == len(self.plan) - 1:
             return [Rejected("finish_stage", "last_stage")]
+        if self._model_move_turn == self._candidate_turns:
+            return [Rejected("finish_stage", "one_per_turn")]
         if self.record.answers < current.min_questions:
             return [Rejected("finish_stage", "min_questions_not_met")]
+        self._model_move_turn = self._candidate_turns
         self._provisional = None
         return self._advance("goal_covered")
 
@@ -369,6 +456,7 @@ class InterviewMachine:
         s = self._s
         s.pending_end = True
         s.pending_end_agent_turns = 0
+        s.pending_end_turn = self._candidate_turns
         s.next_agent_turn_counts = False
         self._log("end_requested")
         self._changed()
@@ -379,6 +467,8 @@ class InterviewMachine:
             return [Rejected("confirm_end", "not_running")]
         if not self._s.pending_end:
             return [Rejected("confirm_end", "no_pending_request")]
+        if self._candidate_turns <= self._s.pending_end_turn:
+            return [Rejected("confirm_end", "not_confirmed_yet")]
         self._revert()
         return self._end("candidate_request")
 

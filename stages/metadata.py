@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .definitions import PlanError, StageDef, build_plan
+from .text import clean_text
 
 Level = Literal["entry", "mid", "senior", "executive"]
 LEVELS: tuple[Level, ...] = ("entry", "mid", "senior", "executive")
@@ -49,7 +50,6 @@ LIMITS: dict[str, int] = {
 DEFAULT_MAX_DURATION_S = 1800
 MIN_DURATION_S = 120
 MAX_DURATION_S = 7200
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class MetadataError(ValueError):
@@ -97,16 +97,19 @@ class InterviewMetadata:
 
 
 def _clean_text(value: str) -> str:
-    return _CONTROL.sub(" ", value).strip()
+    return clean_text(value).strip()
 
 
 def parse_metadata(raw: str | bytes | None, *, require_user: bool) -> InterviewMetadata:
-    """Parse the dispatch metadata. Empty metadata is an empty object."""
+    """Parse the dispatch metadata. Empty metadata is an empty object. Bytes that are not
+    UTF-8 and lone surrogates are replaced (U+FFFD) and a warning recorded, not refused."""
+    cleaned = False
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise MetadataError("bad_metadata", "metadata is not UTF-8 text") from e
+        except UnicodeDecodeError:
+            raw = raw.decode("utf-8", "replace")
+            cleaned = True
     raw = (raw or "").strip()
     if len(raw.encode("utf-8")) > MAX_METADATA_BYTES:
         raise MetadataError(
@@ -124,7 +127,10 @@ def parse_metadata(raw: str | bytes | None, *, require_user: bool) -> InterviewM
         raise MetadataError(
             "bad_metadata", f"metadata must be a JSON object, got {type(data).__name__}"
         )
-    return _from_object(data, require_user=require_user)
+    md = _from_object(data, require_user=require_user)
+    if cleaned:
+        md.warnings.append("metadata was not valid UTF-8; invalid bytes replaced")
+    return md
 
 
 def _from_object(data: dict[str, Any], *, require_user: bool) -> InterviewMetadata:

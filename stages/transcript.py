@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from .machine import InterviewMachine
+from .text import clean_text
 
 Role = Literal["agent", "candidate"]
 CONVERSATION_SCHEMA_VERSION = 1
@@ -17,6 +18,16 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def parse_iso(text: object) -> float | None:
+    """An ISO-8601 timestamp as epoch seconds (``None`` when it is not one)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
 
 
 @dataclass(slots=True)
@@ -47,7 +58,28 @@ class Message:
         }
         if self.transcription_gap:
             out["transcription_gap"] = True
+        if self.role == "candidate" and self.request:
+            out["request"] = True
+        if self.role == "agent" and not self.question:
+            out["question"] = False
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], index: int) -> Message:
+        """A saved message back (to continue an interview); missing times become 0."""
+        role: Role = "agent" if data.get("role") == "agent" else "candidate"
+        return cls(
+            role=role,
+            text=clean_text(data.get("text") or ""),
+            stage=data.get("stage"),
+            started_at=parse_iso(data.get("started_at")) or 0.0,
+            ended_at=parse_iso(data.get("ended_at")) or 0.0,
+            interrupted=bool(data.get("interrupted")),
+            item_ids=[f"restored-{index}"],
+            request=bool(data.get("request")),
+            question=data.get("question") is not False,
+            transcription_gap=bool(data.get("transcription_gap")),
+        )
 
 
 class Transcript:
@@ -62,6 +94,19 @@ class Transcript:
         self.messages: list[Message] = []
         self._seen: set[str] = set()
 
+    @classmethod
+    def restored(cls, saved: object) -> Transcript:
+        """The transcript of a saved ``conversation["messages"]`` (to continue it)."""
+        t = cls()
+        for i, data in enumerate(saved if isinstance(saved, list) else []):
+            if not isinstance(data, dict):
+                continue
+            msg = Message.from_json(data, i)
+            if msg.text.strip():
+                t.messages.append(msg)
+                t._seen.update(msg.item_ids)
+        return t
+
     def add(
         self,
         *,
@@ -73,7 +118,7 @@ class Transcript:
         ended_at: float | None = None,
         interrupted: bool = False,
     ) -> Message | None:
-        text = text.strip()
+        text = clean_text(text).strip()
         if item_id in self._seen or not text:
             return None
         self._seen.add(item_id)

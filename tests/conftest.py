@@ -54,20 +54,30 @@ SECRET_MARKERS = (
 
 
 class _AllRecords(logging.Handler):
+    """Every record of the run, as a formatter would print it: message, exception text
+    and traceback, stack, and every ``extra`` field."""
+
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.leaks: list[str] = []
+        self._format = logging.Formatter()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            text = record.getMessage()
+            parts = [record.getMessage()]
+            if record.exc_info:
+                parts.append(self._format.formatException(record.exc_info))
+            parts += [record.exc_text or "", record.stack_info or ""]
+            parts += [repr(v) for k, v in record.__dict__.items() if k not in _STANDARD]
         except Exception:
             return
+        text = "\n".join(parts)
         for marker in SECRET_MARKERS:
             if marker in text:
-                self.leaks.append(f"{record.name}: {text[:120]}")
+                self.leaks.append(f"{record.name}: {record.getMessage()[:120]}")
 
 
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 _records = _AllRecords()
 
 

@@ -154,3 +154,21 @@ def test_join_refuses_a_user_without_livekit_credentials(supabase_stack, user):
     )
     bad = agent(supabase_stack, "join", "--user-id", "nope", "--room", "r1")
     assert bad.returncode == 2 and "UUID" in bad.stderr
+
+
+def test_keys_on_stdin_and_in_the_environment_are_refused(supabase_stack, user):
+    """An operator's own OPENAI_API_KEY must never be sealed into a user's row by accident."""
+    operator = "sk-test-operator-own-key-0123456789"
+    for flags in (["--stdin"], []):  # explicit, or piped in
+        out = agent(supabase_stack, "keys", "set", "--user-id", user, *flags,
+                    stdin=f"openai={OPENAI}\n", OPENAI_API_KEY=operator)  # fmt: skip
+        assert out.returncode == 2
+        assert out.stderr.strip().splitlines() == [
+            "error: keys given on stdin and in the environment (OPENAI_API_KEY): unset those "
+            "variables or pipe nothing, so it is clear which keys to seal"
+        ]
+        assert operator not in out.stdout + out.stderr
+    assert supabase_stack.psql(f"select count(*) from user_api_keys where user_id='{user}'") == "0"
+    # the environment alone is still a way to give keys
+    out = agent(supabase_stack, "keys", "set", "--user-id", user, stdin="", OPENAI_API_KEY=OPENAI)
+    assert out.returncode == 0, out.stderr

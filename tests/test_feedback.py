@@ -85,6 +85,14 @@ def test_verbatim_check_ignores_case_space_and_quote_marks_only():
     assert not is_verbatim("", said)
 
 
+def test_a_quote_of_fewer_than_four_words_proves_nothing():
+    said = ["I rebuilt the matching logic in Python, and errors fell by half."]
+    for fragment in ("ing", "I rebuilt", "errors fell by"):
+        assert not is_verbatim(fragment, said), fragment
+    assert is_verbatim("errors fell by half", said)
+    assert is_verbatim("Yes, I led it.", ["I see.", "yes, i led it"])  # a whole short answer
+
+
 # --------------------------------------------------------------- the assessment
 
 QUESTIONS = [

@@ -340,3 +340,98 @@ def test_plan_override_keeps_order_and_bookends():
     assert [s.id for s in plan] == ["greeting", "technical", "behavioral", "closing"]
     with pytest.raises(ValueError, match="unknown stage"):
         build_plan(["technical", "karaoke"])
+
+
+def test_the_model_alone_cannot_confirm_an_end(clock):
+    m = make(clock)
+    t = Turns(m)
+    t.exchange()
+    t.agent()
+    t.candidate()  # "I want to stop"
+    m.request_end()
+    # the same reply asks to end and "confirms" it: refused, the candidate must answer
+    assert m.confirm_end() == [Rejected("confirm_end", "not_confirmed_yet")]
+    assert m.pending_end and not m.terminal
+    t.agent()  # "are you sure?"
+    t.candidate()  # "yes"
+    assert m.confirm_end() == [Ended("candidate_request", "introduction")]
+
+
+def test_one_stage_skipped_or_finished_per_candidate_turn(clock):
+    m = make(clock)
+    t = Turns(m)
+    t.exchange()  # greeting answered: now introduction
+    t.agent()
+    t.candidate()  # "let's skip ahead"
+    assert m.skip("spoken")[0] == StageChanged("introduction", "experience", "skip:spoken")
+    # the same reply tries to skip three more stages
+    for _ in range(3):
+        assert m.skip("spoken") == [Rejected("skip", "one_per_turn")]
+    assert m.current.id == "experience" and m.skipped_stages == ["introduction"]
+    t.agent()
+    t.candidate()  # one answer in experience (min 1)
+    assert m.finish_stage() == [StageChanged("experience", "technical", "goal_covered")]
+    assert m.finish_stage() == [Rejected("finish_stage", "one_per_turn")]
+    t.agent()
+    t.candidate()  # a new turn: the next request may be granted
+    assert m.skip("spoken")[0].current == "behavioral"
+    # a client skip is the user's own click, never limited
+    assert m.skip("client", stage_id="behavioral")[0].current == "candidate_questions"
+
+
+def test_a_refused_spoken_skip_is_neither_an_answer_nor_a_new_question(clock):
+    m = make(clock)
+    t = Turns(m)
+    t.agent()  # greeting question
+    t.candidate()  # "skip this" (provisionally an answer: greeting would complete)
+    assert m.skip("spoken") == [Rejected("skip", "not_skippable")]
+    assert m.current.id == "greeting" and m.record.answers == 0
+    t.agent()  # "we can't skip this part" + the same question
+    assert m.record.questions_asked == 1
+
+
+def test_resume_continues_where_the_lost_job_stopped(clock):
+    m = make(clock)
+    t = Turns(m)
+    for _ in range(3):
+        t.exchange()  # greeting, then two introduction answers: now experience
+    t.agent()  # the first experience question, unanswered when the job died
+    clock.advance(100)
+    m.shutdown()
+    saved = [
+        {"id": r.id, "status": "not_reached" if r.status == "pending" else r.status,
+         "questions_asked": r.questions_asked, "answers": r.answers, "repeats": r.repeats,
+         "started_at": r.started_at, "ended_at": r.ended_at, "skip_source": r.skip_source}
+        for r in m.stages
+    ]  # fmt: skip
+    started = m.started_at
+    clock.advance(30)
+    r = InterviewMachine.resume(
+        DEFAULT_PLAN, saved, started_at=started, clock=clock, limits=Limits(), awaiting_answer=True
+    )
+    assert r.current.id == "experience" and r.status == "running" and not r.terminal
+    assert [s.status for s in r.stages] == ["completed", "completed", "active", *["pending"] * 4]
+    assert r.elapsed_s() == 130  # the clock counts from the original start
+    rt = Turns(r)
+    rt.agent()  # "sorry, we were cut off" + the same question: not a new question
+    assert r.record.questions_asked == 1
+    rt.candidate()
+    assert r.record.answers == 1
+    rest = run_to_completion(r)
+    assert r.ended_by == "completed" and any(isinstance(e, Ended) for e in rest)
+
+
+def test_resume_after_an_answer_asks_the_next_question(clock):
+    m = make(clock)
+    t = Turns(m)
+    t.exchange()
+    t.agent()
+    t.candidate()  # answered; the job died before replying
+    m.shutdown()
+    saved = [{"id": s.id, "status": s.status, "questions_asked": s.questions_asked,
+              "answers": s.answers} for s in m.stages]  # fmt: skip
+    r = InterviewMachine.resume(
+        DEFAULT_PLAN, saved, started_at=m.started_at, clock=clock, awaiting_answer=False
+    )
+    Turns(r).agent()
+    assert r.current.id == "introduction" and r.record.questions_asked == 2

@@ -237,3 +237,38 @@ async def test_rpc_skip_end_state_and_published_state():
     finally:
         await driver.aclose()
         await session.aclose()
+
+
+async def test_a_model_that_races_ahead_is_held_to_the_candidate():
+    """One reply that skips stage after stage, and one that asks to end and confirms it
+    itself: the machine grants one skip per candidate turn and no end without the
+    candidate's own confirmation."""
+    rt = runtime()
+    model = ScriptedLLM(
+        {
+            "<start>": "Hello Ada, ready to begin?",
+            "Yes.": "Tell me about yourself.",
+            "Skip ahead please.": ("tool", "skip_stage"),
+            "<after:skip_stage>": ("tool", "skip_stage"),  # and again, and again
+            "I'm done.": ("tool", "end_interview"),
+            "<after:end_interview>": ("tool", "confirm_end_interview"),
+            "<after:confirm_end_interview>": "Please confirm: end the interview now?",
+            "Yes, end it.": ("tool", "confirm_end_interview"),
+        }
+    )
+    session, driver = await start(rt, model)
+    try:
+        await session.run(user_input="Yes.")
+        await session.run(user_input="Skip ahead please.")
+        assert rt.machine.current.id == "experience"
+        assert rt.machine.skipped_stages == ["introduction"]
+        await session.run(user_input="I'm done.")
+        assert rt.machine.pending_end and not rt.machine.terminal
+        await session.run(user_input="Yes, end it.")
+        await asyncio.wait_for(driver.ended.wait(), 5)
+        assert rt.machine.ended_by == "candidate_request"
+        refused = [e for e in rt.machine.log if e.event == "end"]
+        assert len(refused) == 1
+    finally:
+        await driver.aclose()
+        await session.aclose()

@@ -101,14 +101,23 @@ def test_script_running_out_means_the_candidate_left(tmp_path):
     assert [s["status"] for s in out["conversation"]["stages"]][2:] == ["not_reached"] * 5
 
 
-def test_rerun_with_the_same_room_updates_one_row(tmp_path):
-    for _ in range(2):
-        proc = run(tmp_path, "--room", "room-cli-3", script="Yes.\n")
+def test_a_reused_room_name_is_a_second_interview_not_an_overwrite(tmp_path):
+    for script in ("Yes.\n", "Sure, ready.\n"):
+        proc = run(tmp_path, "--room", "room-cli-3", script=script)
         assert proc.returncode == 0, proc.stderr
         assert "saved to sqlite" in proc.stdout
     db = sqlite3.connect(tmp_path / "interviews.db")
-    assert db.execute("SELECT count(*) FROM interviews").fetchone() == (1,)
-    assert db.execute("SELECT count(*) FROM feedback").fetchone() == (1,)
+    rows = db.execute(
+        "SELECT id, room_name, metadata, conversation FROM interviews ORDER BY created_at"
+    ).fetchall()
+    assert len(rows) == 2 and rows[0][0] != rows[1][0]
+    assert rows[0][1] == "room-cli-3"
+    assert rows[1][1] == f"room-cli-3~{rows[1][0][:8]}"  # derived: the real name was taken
+    assert [json.loads(r[2])["room_name"] for r in rows] == ["room-cli-3", "room-cli-3"]
+    first = [m["text"] for m in json.loads(rows[0][3])["messages"] if m["role"] == "candidate"]
+    second = [m["text"] for m in json.loads(rows[1][3])["messages"] if m["role"] == "candidate"]
+    assert (first, second) == (["Yes."], ["Sure, ready."])
+    assert db.execute("SELECT count(*) FROM feedback").fetchone() == (2,)
 
 
 def test_bad_metadata_is_a_clear_error_and_nothing_is_saved(tmp_path):

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.stack
 
 def interview(room: str, user_id: str | None, **over) -> InterviewRecord:
     base = dict(
+        id=str(uuid.uuid4()),
+        revision=1,
         room_name=room,
         user_id=user_id,
         candidate_name="Ada",
@@ -31,7 +33,7 @@ def interview(room: str, user_id: str | None, **over) -> InterviewRecord:
         has_jd=False,
         conversation={"schema_version": 1, "messages": [], "stages": []},
         total_messages={"agent": 0, "candidate": 0, "by_stage": {}},
-        metadata={"worker_version": "test"},
+        metadata={"worker_version": "test", "room_name": room},
     )
     base.update(over)
     return InterviewRecord(**base)
@@ -95,34 +97,39 @@ def test_auth_signup_creates_profile_and_updated_at_moves(supabase_stack, users)
     assert after > before
 
 
-async def test_upsert_twice_leaves_one_row_each(supabase_stack, users):
+async def test_saving_twice_leaves_one_row_each(supabase_stack, users):
     a, _ = users
     store = SupabaseStore(supabase_stack.url, supabase_stack.service_key)
     room = f"room-{uuid.uuid4().hex[:8]}"
+    rec = interview(room, a)
     try:
-        first = await store.upsert_interview(interview(room, a))
-        await store.upsert_feedback(first, FeedbackRecord(a, {"status": "partial", "n": 1}))
-        second = await store.upsert_interview(interview(room, a, ended_by="client_request"))
-        await store.upsert_feedback(second, FeedbackRecord(a, {"status": "partial", "n": 2}))
-        assert first == second
-        saved = await store.get_by_room(room)
-        assert saved.interview.ended_by == "client_request"
+        first = await store.save(rec, FeedbackRecord(a, {"status": "partial", "n": 1}))
+        newer = interview(room, a, id=rec.id, revision=2, ended_by="client_request")
+        second = await store.save(newer, FeedbackRecord(a, {"status": "partial", "n": 2}))
+        replay = await store.save(newer, FeedbackRecord(a, {"status": "partial", "n": 2}))
+        assert first.interview_id == second.interview_id == rec.id
+        assert (first.applied, second.applied, replay.applied) == (True, True, False)
+        assert first.room_name == room
+        saved = await store.get(rec.id)
+        assert saved.interview.ended_by == "client_request" and saved.interview.revision == 2
         assert saved.interview.skipped_stages == ["technical"]
         assert saved.feedback.feedback_data == {"status": "partial", "n": 2}
+        assert (await store.latest_in_room(room)).interview_id == rec.id
     finally:
         await store.aclose()
     assert supabase_stack.psql(f"select count(*) from interviews where room_name='{room}'") == "1"
-    assert supabase_stack.psql(f"select count(*) from feedback where interview_id='{first}'") == "1"
+    assert (
+        supabase_stack.psql(f"select count(*) from feedback where interview_id='{rec.id}'") == "1"
+    )
 
 
 async def test_rls_isolates_users(supabase_stack, users):
     a, b = users
     store = SupabaseStore(supabase_stack.url, supabase_stack.service_key)
     try:
-        ia = await store.upsert_interview(interview(f"ra-{a}", a))
-        ib = await store.upsert_interview(interview(f"rb-{b}", b))
-        await store.upsert_feedback(ia, FeedbackRecord(a, {"overall_score": 7}))
-        await store.upsert_feedback(ib, FeedbackRecord(b, {"overall_score": 4}))
+        ra, rb = interview(f"ra-{a}", a), interview(f"rb-{b}", b)
+        ia = (await store.save(ra, FeedbackRecord(a, {"overall_score": 7}))).interview_id
+        ib = (await store.save(rb, FeedbackRecord(b, {"overall_score": 4}))).interview_id
     finally:
         await store.aclose()
     ka, kb, anon = supabase_stack.user_key(a), supabase_stack.user_key(b), supabase_stack.anon_key
@@ -187,8 +194,7 @@ async def test_deleting_a_user_cascades(supabase_stack, users):
     a, _ = users
     store = SupabaseStore(supabase_stack.url, supabase_stack.service_key)
     try:
-        iid = await store.upsert_interview(interview(f"rc-{a}", a))
-        await store.upsert_feedback(iid, FeedbackRecord(a, {}))
+        await store.save(interview(f"rc-{a}", a), FeedbackRecord(a, {}))
     finally:
         await store.aclose()
     supabase_stack.psql(f"insert into user_api_keys (user_id, encryption_salt) values ('{a}', 's')")
@@ -209,9 +215,29 @@ async def test_store_errors_are_clear_when_postgrest_is_down(supabase_stack):
         from persistence import StoreError
 
         with pytest.raises(StoreError) as err:
-            await store.upsert_interview(interview(f"down-{uuid.uuid4().hex[:6]}", None))
-        assert "supabase interview upsert failed" in str(err.value)
+            await store.save(interview(f"down-{uuid.uuid4().hex[:6]}", None), None)
+        assert "supabase save failed" in str(err.value)
         assert "Ada" not in str(err.value)  # row contents never in errors
     finally:
         supabase_stack.start_postgrest()
         await store.aclose()
+
+
+def test_a_user_cannot_take_someone_elses_email(supabase_stack, users):
+    a, b = users
+    ka = supabase_stack.user_key(a)
+    b_email = supabase_stack.psql(f"select email from public.users where id='{b}'")
+    future = f"future-{uuid.uuid4().hex[:8]}@example.com"
+    for email in (b_email, future):
+        r = rest(supabase_stack, ka, "PATCH", f"users?id=eq.{a}", json={"email": email})
+        assert r.status_code in (401, 403) and r.json()["code"] == "42501"
+    assert supabase_stack.psql(f"select email from public.users where id='{b}'") == b_email
+    # the person who owns that address can still sign up
+    c = supabase_stack.create_user(future)
+    assert supabase_stack.psql(f"select email from public.users where id='{c}'") == future
+    # name and avatar stay editable; the email follows auth when it changes there
+    r = rest(supabase_stack, ka, "PATCH", f"users?id=eq.{a}", json={"full_name": "Ada L"})
+    assert r.status_code == 200 and r.json()[0]["full_name"] == "Ada L"
+    moved = f"moved-{uuid.uuid4().hex[:8]}@example.com"
+    supabase_stack.psql(f"update auth.users set email='{moved}' where id='{a}'")
+    assert supabase_stack.psql(f"select email from public.users where id='{a}'") == moved
