@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +206,59 @@ def test_killed_mid_interview_is_recovered_at_next_start(tmp_path):
         timeout=60,
     )
     assert status.stdout.startswith("pending 0  in-progress checkpoints 0")
+
+
+V1_OUTBOX = """
+CREATE TABLE pending (room_name TEXT PRIMARY KEY, interview TEXT NOT NULL, feedback TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL DEFAULT 0, last_error TEXT,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE checkpoints (room_name TEXT PRIMARY KEY, interview TEXT NOT NULL, feedback TEXT NOT NULL,
+    owner_pid INTEGER NOT NULL, owner_started REAL NOT NULL, updated_at REAL NOT NULL);
+"""
+
+
+def _v1_record(room: str) -> str:
+    rec = dataclasses.asdict(interview(room, None))
+    del rec["id"], rec["revision"]
+    rec["metadata"].pop("room_name")
+    return json.dumps(rec)
+
+
+async def test_files_written_before_interview_ids_are_upgraded(tmp_path):
+    """An outbox and an embedded store from the version that keyed rows by room name."""
+    old_outbox = sqlite3.connect(tmp_path / "outbox.db")
+    old_outbox.executescript(V1_OUTBOX)
+    old_outbox.execute(
+        "insert into pending values ('room-old', ?, '{\"user_id\": null, \"feedback_data\": {}}', "
+        "3, 0, 'store down', 1, 1)",
+        (_v1_record("room-old"),),
+    )
+    old_outbox.execute(
+        "insert into checkpoints values ('room-dead', ?, '{\"user_id\": null, \"feedback_data\": {}}', "
+        "999999, 1, 1)",
+        (_v1_record("room-dead"),),
+    )
+    old_outbox.commit()
+    old_outbox.close()
+    old_store = sqlite3.connect(tmp_path / "store.db")
+    old_store.executescript((Path(__file__).parent / "data" / "sqlite_schema_v1.sql").read_text())
+    old_store.execute(
+        "insert into interviews (id, interview_date, room_name, ended_by, conversation, "
+        "total_messages, created_at) values ('11111111-1111-4111-8111-111111111111', "
+        "'2026-11-01T10:00:00+00:00', 'room-old', 'completed', '{\"messages\": []}', '{}', "
+        "'2026-11-01T10:00:00+00:00')"
+    )
+    old_store.commit()
+    old_store.close()
+
+    outbox, store = Outbox(tmp_path / "outbox.db"), SqliteStore(tmp_path / "store.db")
+    status = await outbox.status()
+    assert (status.pending, status.checkpoints, status.max_attempts) == (1, 1, 3)
+    recovered, result = await outbox.recover_and_flush(store, force=True)
+    assert len(recovered) == 1 and (result.pushed, result.remaining) == (2, 0)
+    earlier = await store.get("11111111-1111-4111-8111-111111111111")
+    assert earlier.interview.room_name == "room-old" and earlier.interview.revision == 0
+    # the old row keeps its room; the upgraded outbox item for the same room is a new
+    # interview (it never had an id) and gets a derived name instead of overwriting it
+    names = {r.room_name for r in result.saved.values()}
+    assert "room-dead" in names and any(n.startswith("room-old~") for n in names)
