@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     interview_stt_model: Annotated[str, Field(min_length=1)] = "nova-3"
     interview_db_path: Path = Path("./data/interviews.db")
     interview_outbox_path: Path = Path("./data/outbox.db")
+    worker_load_threshold: Annotated[float, Field(gt=0, le=1)] = 0.7
+    """The worker reports itself full (LiveKit sends it no new jobs) above this load."""
+    health_port: Annotated[int, Field(ge=0, le=65535)] = 8081
+    """The worker's HTTP health endpoint (``GET /``); 0 picks a free port."""
+    candidate_join_timeout_s: Annotated[float, Field(gt=0)] = 300.0
+    """How long a dispatched job waits for the candidate to join before it leaves."""
 
     @field_validator("livekit_url")
     @classmethod

@@ -109,14 +109,21 @@ def build_interview(
     md = rt.md
     ident = rt.identity
     failed: list[str] = []
-    latency = _part(
-        "latency",
-        lambda: {
+
+    def latency_of() -> dict[str, Any]:
+        out: dict[str, Any] = {
             key: _latency_summary([v for t in rt.latencies if (v := getattr(t, key)) is not None])
             for key in ("e2e_s", "llm_ttft_s", "tts_ttfb_s", "end_of_turn_delay_s")
-        },
-        failed,
-    )
+        }
+        # each turn's wait before the reply (how turn-taking behaved), the last 200 turns
+        out["end_of_turn_delays_s"] = [
+            round(t.end_of_turn_delay_s, 3)
+            for t in rt.latencies[-200:]
+            if t.end_of_turn_delay_s is not None
+        ]
+        return out
+
+    latency = _part("latency", latency_of, failed)
     carried = rt.carried
     metadata: dict[str, Any] = {
         "room_name": ident.room_name,
@@ -152,6 +159,8 @@ def build_interview(
             failed,
         ),
     }
+    if md.from_attributes:
+        metadata["context_from_attributes"] = list(md.from_attributes)
     if carried.get("continued"):
         metadata["continued"] = carried["continued"]
     if failed:

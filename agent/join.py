@@ -1,9 +1,12 @@
 """``python -m agent join --user-id U --room R``: interview in one room of the user's own
 LiveKit project, with the LiveKit URL/key/secret opened from their ``user_api_keys``.
 
-The credentials go straight to the worker object and the room API client (never to the
-environment). The room gets the user's id in its metadata when it has none, so the job
-loads that user's provider keys exactly like a dispatched job.
+The credentials go straight to the worker object and the room API client. LiveKit copies
+a worker's credentials into ``os.environ`` when it starts, and job processes inherit the
+environment of the process they are forked from; so the fork server is started first,
+while the environment holds none of the user's credentials, and no child process ever
+has them. The room gets the user's id in its metadata when it has none, so the job loads
+that user's provider keys exactly like a dispatched job.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import logging
 import sys
 import uuid
+from multiprocessing import forkserver
 
 from livekit import api
 
@@ -89,6 +93,9 @@ def join_main(argv: list[str]) -> int:
         print(f"error: {e} ({e.code})", file=sys.stderr)
         return 1
     assert lk is not None
+    # before the credentials reach the worker (which exports them to os.environ): job
+    # processes are forked from this fork server and inherit its environment, not ours
+    forkserver.ensure_running()
     server = build_server(settings)
     server.update_options(ws_url=lk.url, api_key=lk.api_key, api_secret=lk.api_secret)
     loop = asyncio.new_event_loop()
@@ -97,12 +104,19 @@ def join_main(argv: list[str]) -> int:
 
     async def start_job() -> None:
         info = await _room_with_user(lk, args.room, user_id)
-        await server.simulate_job(
-            room=args.room,
-            fake_job=False,
-            room_info=info,
-            agent_identity=f"interviewer-{uuid.uuid4().hex[:8]}",
+        # the agent announces its interview in its attributes: it needs the grant that a
+        # dispatched agent's token carries and LiveKit's simulated job leaves out
+        grants = api.VideoGrants(
+            room_join=True, room=args.room, agent=True, can_update_own_metadata=True
         )
+        jwt = (
+            api.AccessToken(lk.api_key, lk.api_secret)
+            .with_identity(f"interviewer-{uuid.uuid4().hex[:8]}")
+            .with_kind("agent")
+            .with_grants(grants)
+            .to_jwt()
+        )
+        await server.simulate_job(room=args.room, fake_job=False, room_info=info, token=jwt)
 
     @server.once("worker_started")
     def _on_started() -> None:

@@ -13,10 +13,12 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass
 
-from livekit import rtc
+from livekit import api, rtc
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
 from livekit.plugins import silero
+from livekit.protocol.models import ParticipantInfo
 
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
@@ -64,6 +66,14 @@ STARTED_ATTRIBUTE = "interview.started_at"
 OTHER_INTERVIEWER_WAIT_S = 20.0
 """How long a new job waits for another interviewer still in the room to leave (a lost
 job's participant lingers a few seconds) before it leaves the room to it."""
+LEFT_ON_PURPOSE = (
+    rtc.DisconnectReason.CLIENT_INITIATED,
+    rtc.DisconnectReason.PARTICIPANT_REMOVED,
+    rtc.DisconnectReason.ROOM_DELETED,
+    rtc.DisconnectReason.ROOM_CLOSED,
+)
+"""A candidate who left for one of these reasons is not coming back: the interview ends
+at once (``candidate_left``) instead of waiting for a reconnect."""
 RESUME_WINDOW_S = 600.0
 """An unfinished interview in the same room instance is continued if it was active
 this recently; an older one stays as it was saved and a new interview starts."""
@@ -79,6 +89,10 @@ def prewarm(proc: JobProcess) -> None:
     providers.warm()  # the TLS context (~45 ms of CPU)
     QuestionBank.bundled()
     load_all()
+    if load_settings().supabase_url:
+        from persistence.supabase_store import warm
+
+        warm()  # supabase-py's lazy imports, off the first job's event loop
 
 
 def env_keys(settings: Settings) -> ProviderKeys:
@@ -128,18 +142,86 @@ async def entrypoint(ctx: JobContext) -> None:
     install_redaction()
     settings = load_settings()
     ctx.log_context_fields = {"room": ctx.room.name, "job_id": ctx.job.id}
-    await ctx.connect()
-    console = ctx.is_fake_job()
-    try:
-        md = parse_metadata(ctx.job.metadata or ctx.room.metadata, require_user=not console)
-    except MetadataError as e:
-        logger.error("refusing job: %s (%s)", e, e.code)
-        await _send_error(ctx.room, e.code, str(e))
-        ctx.shutdown(reason=e.code)
+    if ctx.is_fake_job():  # console: no server, no candidate to wait for, no continuation
+        await ctx.connect()
+        try:
+            md = parse_metadata(ctx.job.metadata or ctx.room.metadata, require_user=False)
+        except MetadataError as e:
+            await _refuse(ctx, e.code, str(e))
+            return
+        store = store_for(settings)
+        await run_interview(
+            ctx, settings, md, console=True, store=store,
+            outbox=Outbox(settings.interview_outbox_path),
+            identity=InterviewIdentity.new(ctx.room.name), resumed=None,
+        )  # fmt: skip
         return
+    await _dispatched(ctx, settings)
+
+
+async def _refuse(ctx: JobContext, code: str, message: str) -> None:
+    """Tell the client why there is no interview, log it once, leave."""
+    logger.error("refusing job: %s (%s)", message, code)
+    if not ctx.room.isconnected():
+        await ctx.connect()
+    await _send_error(ctx.room, code, message)
+    ctx.shutdown(reason=code)
+
+
+async def _dispatched(ctx: JobContext, settings: Settings) -> None:
+    """A job the web app dispatched: whose interview, a new one or one to continue, and
+    only then into the room (a job that leaves the room to another interviewer never
+    joins it)."""
+    room = ctx.job.room
+    raw = ctx.job.metadata or room.metadata
+    try:
+        md = parse_metadata(raw, require_user=True)
+    except MetadataError as e:
+        await _refuse(ctx, e.code, str(e))
+        return
+    store = store_for(settings)
+    outbox = Outbox(settings.interview_outbox_path)
+    found = await find_continuation(
+        outbox, store, room_name=room.name, room_sid=room.sid, user_id=md.user_id
+    )
+    dead = found.record.id if found is not None and found.job_dead else None
+    if not await _room_is_free(ctx, room.name, lost=dead):
+        logger.warning("leaving: another interviewer already serves this room")
+        await store.aclose()
+        ctx.shutdown(reason="another interviewer serves this room")
+        return
+    await ctx.connect()
+    try:
+        # the interview starts when the candidate is there; their attributes may add
+        # context (role, level, name, resume, job description, language), never more
+        candidate = await asyncio.wait_for(
+            ctx.wait_for_participant(), settings.candidate_join_timeout_s
+        )
+    except TimeoutError:
+        logger.warning(
+            "no candidate joined within %.0f s; leaving", settings.candidate_join_timeout_s
+        )
+        await store.aclose()
+        ctx.shutdown(reason="no candidate joined")
+        return
+    md = parse_metadata(raw, require_user=True, attributes=dict(candidate.attributes))
     for warning in md.warnings:
         logger.warning("metadata: %s", warning)
-    await run_interview(ctx, settings, md, console=console)
+    identity = InterviewIdentity.new(room.name, room.sid)
+    resumed = found.record if found is not None else None
+    if resumed is not None:
+        generation = resumed.metadata.get("generation")
+        identity = InterviewIdentity(
+            resumed.id, room.name, room.sid, generation if isinstance(generation, int) else 0
+        ).continued()
+        logger.info(
+            "continuing interview",
+            extra={"interview_id": resumed.id, "from_revision": resumed.revision},
+        )
+    await run_interview(
+        ctx, settings, md, console=False, store=store, outbox=outbox, identity=identity,
+        resumed=resumed,
+    )  # fmt: skip
 
 
 def session_mode(keys: ProviderKeys) -> tuple[bool, bool]:
@@ -165,26 +247,40 @@ def build_session(
     )
 
 
-def _interviewers(room: rtc.Room, *, besides: str | None = None) -> list[rtc.RemoteParticipant]:
-    """Other interviewer agents in the room (agents that announce an interview id)."""
-    return [
-        p
-        for p in room.remote_participants.values()
-        if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
-        and p.attributes.get(INTERVIEW_ATTRIBUTE)
-        and p.attributes.get(INTERVIEW_ATTRIBUTE) != besides
-    ]
-
-
-async def _room_is_free(room: rtc.Room, *, lost: str | None) -> bool:
-    """True when no other interviewer serves the room (any still there leaves within
-    ``OTHER_INTERVIEWER_WAIT_S``). ``lost``: the interview id of a job known to be dead."""
-    deadline = asyncio.get_running_loop().time() + OTHER_INTERVIEWER_WAIT_S
-    while _interviewers(room, besides=lost):
-        if asyncio.get_running_loop().time() >= deadline:
+async def _room_is_free(ctx: JobContext, room: str, *, lost: str | None) -> bool:
+    """True when no other interviewer serves the room, asked of the server before joining
+    it (any still there may leave within ``OTHER_INTERVIEWER_WAIT_S``: a lost job's
+    participant lingers). ``lost``: the interview id of a job known to be dead."""
+    deadline = time.monotonic() + OTHER_INTERVIEWER_WAIT_S
+    request = api.ListParticipantsRequest(room=room)
+    while True:
+        try:
+            listed = await ctx.api.room.list_participants(request)
+        except Exception as e:  # cannot tell: serve the room rather than abandon it
+            logger.warning("could not list the room's participants: %s", type(e).__name__)
+            return True
+        others = [
+            p
+            for p in listed.participants
+            if p.kind == ParticipantInfo.Kind.AGENT
+            and p.attributes.get(INTERVIEW_ATTRIBUTE) not in (None, "", lost)
+        ]
+        if not others:
+            return True
+        if time.monotonic() >= deadline:
             return False
-        await asyncio.sleep(0.25)
-    return True
+        await asyncio.sleep(0.5)
+
+
+async def _announce(ctx: JobContext, interview_id: str, started_at: str) -> None:
+    """Say which interview this agent runs (its participant attributes), so a second job
+    sent to the room can tell. A hint only: a refusal or no answer never holds up the
+    interview."""
+    attributes = {INTERVIEW_ATTRIBUTE: interview_id, STARTED_ATTRIBUTE: started_at}
+    try:
+        await asyncio.wait_for(ctx.room.local_participant.set_attributes(attributes), 5.0)
+    except Exception as e:
+        logger.warning("could not set the agent's attributes: %s", type(e).__name__)
 
 
 def _last_activity(saved: InterviewRecord) -> float:
@@ -195,16 +291,27 @@ def _last_activity(saved: InterviewRecord) -> float:
     return max((t for t in times if t is not None), default=0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class Continuation:
+    """An unfinished interview a new job takes over."""
+
+    record: InterviewRecord
+    job_dead: bool
+    """Its job is known to be dead (its process on this machine is gone); otherwise its
+    interviewer must be seen to leave the room before the interview is continued."""
+
+
 async def find_continuation(
     outbox: Outbox, store: InterviewStore, *, room_name: str, room_sid: str, user_id: str | None
-) -> InterviewRecord | None:
+) -> Continuation | None:
     """The unfinished interview of this user in this room instance, if one was active
     within ``RESUME_WINDOW_S``: from this machine's outbox (its job process died), else
-    from the store (its job ran elsewhere)."""
-    found: InterviewRecord | None = None
+    from the store (its job ran elsewhere, or was already recovered here)."""
+    found: Continuation | None = None
     try:
         claimed = await outbox.claim(room_name=room_name, room_sid=room_sid, user_id=user_id)
-        found = claimed.interview if claimed else None
+        if claimed is not None:
+            found = Continuation(claimed.interview, job_dead=True)
     except OutboxUnavailable as e:
         logger.warning("outbox unavailable while looking for an interview to continue: %s", e)
     if found is None:
@@ -212,53 +319,32 @@ async def find_continuation(
             saved = await store.find_resumable(
                 room_name=room_name, room_sid=room_sid, user_id=user_id
             )
-            found = saved.interview if saved else None
+            found = Continuation(saved.interview, job_dead=False) if saved else None
         except StoreError as e:
             logger.warning("store unavailable while looking for an interview to continue: %s", e)
-    if found is None or time.time() - _last_activity(found) > RESUME_WINDOW_S:
+    if found is None or time.time() - _last_activity(found.record) > RESUME_WINDOW_S:
         return None
     return found
 
 
 async def run_interview(
-    ctx: JobContext, settings: Settings, md: InterviewMetadata, *, console: bool
+    ctx: JobContext,
+    settings: Settings,
+    md: InterviewMetadata,
+    *,
+    console: bool,
+    store: InterviewStore,
+    outbox: Outbox,
+    identity: InterviewIdentity,
+    resumed: InterviewRecord | None,
 ) -> None:
-    store = store_for(settings)
     try:
         keys = await session_provider_keys(settings, store, md, console=console)
     except KeyLoadError as e:
-        logger.error("refusing job: %s (%s)", e, e.code)
-        await _send_error(ctx.room, e.code, str(e))
         await store.aclose()
-        ctx.shutdown(reason=e.code)
+        await _refuse(ctx, e.code, str(e))
         return
     offline, voice = session_mode(keys)
-    outbox = Outbox(settings.interview_outbox_path)
-    identity = InterviewIdentity.new(ctx.room.name)
-    resumed: InterviewRecord | None = None
-    if not console:
-        room_sid = await ctx.room.sid
-        identity = InterviewIdentity.new(ctx.room.name, room_sid)
-        resumed = await find_continuation(
-            outbox, store, room_name=ctx.room.name, room_sid=room_sid, user_id=md.user_id
-        )
-        if not await _room_is_free(ctx.room, lost=resumed.id if resumed else None):
-            logger.warning("leaving: another interviewer already serves this room")
-            await store.aclose()
-            ctx.shutdown(reason="another interviewer serves this room")
-            return
-        if resumed is not None:
-            generation = resumed.metadata.get("generation")
-            identity = InterviewIdentity(
-                resumed.id,
-                ctx.room.name,
-                room_sid,
-                generation if isinstance(generation, int) else 0,
-            ).continued()
-            logger.info(
-                "continuing interview",
-                extra={"interview_id": resumed.id, "from_revision": resumed.revision},
-            )
     started_at = f"{time.time():017.6f}"
     stored = await stored_questions(store, md.job_role)
     rt = InterviewRuntime(md, identity=identity, offline=offline, stored=stored)
@@ -286,6 +372,8 @@ async def run_interview(
     rt.on_message(saver.checkpoint_soon)
 
     async def on_shutdown(reason: str) -> None:
+        if rt.machine.candidate_away:  # the room closed while waiting for a reconnect
+            rt.apply(rt.machine.participant_left(final=True))
         try:
             await asyncio.wait_for(saver.finalize(), FINALIZE_TIMEOUT_S)
         except Exception:
@@ -297,7 +385,9 @@ async def run_interview(
 
     def on_left(p: rtc.RemoteParticipant) -> None:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
-            rt.apply(rt.machine.participant_left())
+            # left on purpose (hung up, removed): ends now; a dropped connection: grace
+            final = p.disconnect_reason in LEFT_ON_PURPOSE
+            rt.apply(rt.machine.participant_left(final=final))
 
     def on_joined(p: rtc.RemoteParticipant) -> None:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
@@ -323,9 +413,11 @@ async def run_interview(
     ctx.room.on("participant_attributes_changed", lambda _changed, p: yield_to(p))
 
     if not console:
-        await ctx.room.local_participant.set_attributes(
-            {INTERVIEW_ATTRIBUTE: identity.interview_id, STARTED_ATTRIBUTE: started_at}
-        )
+        await _announce(ctx, identity.interview_id, started_at)
+    logger.info(
+        "interview starting",
+        extra={"interview_id": identity.interview_id, "continued": resumed is not None},
+    )
     await session.start(
         agent=Interviewer(rt),
         room=ctx.room,
@@ -380,7 +472,12 @@ async def flush_forever(settings: Settings) -> None:
 
 
 def build_server(settings: Settings) -> AgentServer:
-    server = AgentServer(setup_fnc=prewarm, drain_timeout=1800)
+    server = AgentServer(
+        setup_fnc=prewarm,
+        drain_timeout=1800,
+        port=settings.health_port,
+        load_threshold=settings.worker_load_threshold,
+    )
     server.rtc_session(entrypoint, agent_name=settings.agent_name)
     tasks: set[asyncio.Task[None]] = set()
 

@@ -1,19 +1,21 @@
-"""Providers with fixed, known latencies, and an audio sink that timestamps frames.
+"""Providers with fixed, known latencies, a real-time microphone, and an audio sink that
+timestamps frames.
 
-For benchmarks only: they let us measure the time the agent adds on top of its
-providers, which is the part this project controls.
+For benchmarks (and the voice-path tests) only: they let us measure the time the agent
+adds on top of its providers, which is the part this project controls.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
 from livekit import rtc
 from livekit.agents import APIConnectOptions, llm, tts, utils
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
-from livekit.agents.voice.io import AudioOutput, AudioOutputCapabilities
+from livekit.agents.voice.io import AudioInput, AudioOutput, AudioOutputCapabilities
 
 from agent.local_llm import LocalLLM
 
@@ -119,3 +121,56 @@ class TimedAudioOutput(AudioOutput):
             self.on_playback_finished(
                 playback_position=pushed, interrupted=True, synchronized_transcript=None
             )
+
+
+MIC_FRAME_S = 0.02
+
+
+class Microphone(AudioInput):
+    """The candidate's microphone: silence in real time, speech when asked."""
+
+    def __init__(self, rate: int = 22050) -> None:
+        super().__init__(label="microphone")
+        self._ch: utils.aio.Chan[rtc.AudioFrame] = utils.aio.Chan()
+        self._queue: list[rtc.AudioFrame] = []
+        self._spoken = asyncio.Event()
+        n = int(rate * MIC_FRAME_S)
+        self._silence = rtc.AudioFrame(b"\x00\x00" * n, rate, 1, n)
+        self._task: asyncio.Task[None] | None = None
+        self.spoke_until: list[float] = []
+        """``time.perf_counter()`` when each utterance's last frame went out."""
+
+    async def __anext__(self) -> rtc.AudioFrame:
+        return await self._ch.__anext__()
+
+    def on(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def off(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._ch.close()
+
+    async def say(self, frames: list[rtc.AudioFrame]) -> float:
+        """Speak; returns when the last frame went out (``time.perf_counter()``)."""
+        self._spoken.clear()
+        self._queue.extend(frames)
+        await self._spoken.wait()
+        return self.spoke_until[-1]
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_t = loop.time()
+        while True:
+            if self._queue:
+                frame = self._queue.pop(0)
+                if not self._queue:
+                    self.spoke_until.append(time.perf_counter())
+                    self._spoken.set()
+            else:
+                frame = self._silence
+            self._ch.send_nowait(frame)
+            next_t += MIC_FRAME_S
+            await asyncio.sleep(max(0.0, next_t - loop.time()))

@@ -288,6 +288,11 @@ class InterviewMachine:
         return self.ended_by is not None
 
     @property
+    def candidate_away(self) -> bool:
+        """The candidate left the room and has not come back (yet)."""
+        return self._left_at is not None and not self.terminal
+
+    @property
     def pending_end(self) -> bool:
         return self._s.pending_end
 

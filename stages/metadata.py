@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +39,17 @@ LEVEL_ALIASES: dict[str, Level] = {
     "c-level": "executive",
 }
 
+CONTEXT_FIELDS = (
+    "candidate_name",
+    "job_role",
+    "experience_level",
+    "resume_text",
+    "job_description",
+    "language",
+)
+"""What the candidate participant's attributes may add (never ``user_id``, ``stages`` or
+``max_duration_s``: whose keys, who owns the rows and how long it may run come only from
+what the server set)."""
 MAX_METADATA_BYTES = 8_000_000
 """Raw metadata larger than this is refused outright (LiveKit's own limit is lower)."""
 LIMITS: dict[str, int] = {
@@ -81,6 +93,8 @@ class InterviewMetadata:
     warnings: list[str] = field(default_factory=list)
     truncations: list[Truncation] = field(default_factory=list)
     name_given: bool = False
+    from_attributes: list[str] = field(default_factory=list)
+    """Fields taken from the candidate participant's attributes."""
 
     @property
     def role_label(self) -> str:
@@ -100,9 +114,18 @@ def _clean_text(value: str) -> str:
     return clean_text(value).strip()
 
 
-def parse_metadata(raw: str | bytes | None, *, require_user: bool) -> InterviewMetadata:
+def parse_metadata(
+    raw: str | bytes | None,
+    *,
+    require_user: bool,
+    attributes: Mapping[str, str] | None = None,
+) -> InterviewMetadata:
     """Parse the dispatch metadata. Empty metadata is an empty object. Bytes that are not
-    UTF-8 and lone surrogates are replaced (U+FFFD) and a warning recorded, not refused."""
+    UTF-8 and lone surrogates are replaced (U+FFFD) and a warning recorded, not refused.
+
+    ``attributes`` (the candidate participant's) fill in :data:`CONTEXT_FIELDS` the
+    metadata leaves out; the metadata wins where both say something, and nothing else
+    is ever taken from them."""
     cleaned = False
     if isinstance(raw, bytes):
         try:
@@ -127,7 +150,14 @@ def parse_metadata(raw: str | bytes | None, *, require_user: bool) -> InterviewM
         raise MetadataError(
             "bad_metadata", f"metadata must be a JSON object, got {type(data).__name__}"
         )
+    taken: list[str] = []
+    for name in CONTEXT_FIELDS:
+        value = (attributes or {}).get(name)
+        if data.get(name) is None and isinstance(value, str) and value.strip():
+            data[name] = value
+            taken.append(name)
     md = _from_object(data, require_user=require_user)
+    md.from_attributes = taken
     if cleaned:
         md.warnings.append("metadata was not valid UTF-8; invalid bytes replaced")
     return md

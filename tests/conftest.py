@@ -40,6 +40,23 @@ def supabase_stack():
     stack.stop()
 
 
+@pytest.fixture(scope="session")
+def livekit_server():
+    """A real LiveKit server (dev mode, loopback, free ports) for the real-room tests."""
+    import os
+
+    from .rooms.servers import LiveKitServer, ServerUnavailable
+
+    try:
+        server = LiveKitServer()
+    except ServerUnavailable as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"real-room tests skipped: {e}")
+    yield server
+    server.stop()
+
+
 # ---------------------------------------------------------------- no secret in any log
 
 SECRET_MARKERS = (

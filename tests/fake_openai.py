@@ -55,7 +55,11 @@ class FakeOpenAI:
             )
         n = int(24000 * self.speech_seconds)
         tone = (np.sin(np.arange(n) * (2 * np.pi * 220 / 24000)) * 1000).astype("<i2")
-        return web.Response(body=tone.tobytes(), content_type="audio/pcm")
+        return web.Response(
+            body=tone.tobytes(),
+            content_type="audio/pcm",
+            headers={"x-request-id": f"req_{self.speech_requests}"},
+        )
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": []})

@@ -117,8 +117,12 @@ async def test_the_next_job_in_the_room_continues_the_interview(supabase_stack, 
     outbox = Outbox(tmp_path / ("a.db" if where == "same machine" else "b.db"))
     store = SupabaseStore(supabase_stack.url, supabase_stack.service_key)
     try:
-        found = await find_continuation(outbox, store, room_name=room, room_sid=sid, user_id=user)
-        assert found is not None and found.id == first.interview_id
+        continuation = await find_continuation(
+            outbox, store, room_name=room, room_sid=sid, user_id=user
+        )
+        assert continuation is not None and continuation.record.id == first.interview_id
+        assert continuation.job_dead is (where == "same machine")
+        found = continuation.record
         # another room instance with the same name, or another user: a new interview
         assert (
             await find_continuation(

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from livekit import rtc
 from livekit.agents import utils
-from livekit.agents.voice.io import AudioInput
 
 from agent.config import Settings
 from agent.driver import SessionDriver
@@ -32,7 +31,7 @@ from agent.persist import InterviewPersistence
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.worker import build_session, load_vad
-from bench.fakes import TimedAudioOutput
+from bench.fakes import Microphone, TimedAudioOutput
 from persistence import SqliteStore
 from persistence.outbox import Outbox
 from stages.metadata import parse_metadata
@@ -80,52 +79,6 @@ def _frames(path: Path) -> list[rtc.AudioFrame]:
     return [
         rtc.AudioFrame(data[i : i + 2 * step], rate, 1, step) for i in range(0, len(data), 2 * step)
     ]
-
-
-class Microphone(AudioInput):
-    """The candidate's microphone: silence in real time, speech when asked."""
-
-    def __init__(self, rate: int = 22050) -> None:
-        super().__init__(label="microphone")
-        self._ch: utils.aio.Chan[rtc.AudioFrame] = utils.aio.Chan()
-        self._queue: list[rtc.AudioFrame] = []
-        self._spoken = asyncio.Event()
-        self._silence = rtc.AudioFrame(
-            b"\x00\x00" * int(rate * FRAME_S), rate, 1, int(rate * FRAME_S)
-        )
-        self._task: asyncio.Task[None] | None = None
-
-    async def __anext__(self) -> rtc.AudioFrame:
-        return await self._ch.__anext__()
-
-    def on(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def off(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._ch.close()
-
-    async def say(self, frames: list[rtc.AudioFrame]) -> None:
-        self._spoken.clear()
-        self._queue.extend(frames)
-        await self._spoken.wait()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_t = loop.time()
-        while True:
-            if self._queue:
-                frame = self._queue.pop(0)
-                if not self._queue:
-                    self._spoken.set()
-            else:
-                frame = self._silence
-            self._ch.send_nowait(frame)
-            next_t += FRAME_S
-            await asyncio.sleep(max(0.0, next_t - loop.time()))
 
 
 def interviewer_reply(body: dict[str, Any]) -> dict[str, Any]:

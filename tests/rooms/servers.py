@@ -1,0 +1,138 @@
+"""A real LiveKit server (and Redis, for a cluster of two nodes) on loopback, for tests.
+
+The server binary is the pinned release built by ``scripts/test-services`` under
+``.cache/livekit/`` (or a ``livekit-server`` on ``PATH`` at that version). Each server
+runs in dev mode (API key ``devkey``, secret ``secret``), bound to 127.0.0.1 with node IP
+127.0.0.1, on free ports, so two test runs never collide.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LIVEKIT_VERSION = "1.13.5"
+LIVEKIT_BIN = ROOT / ".cache" / "livekit" / f"v{LIVEKIT_VERSION}" / "livekit-server"
+API_KEY = "devkey"
+API_SECRET = "secret"
+INSTALL_HINT = "scripts/test-services installs it (go install of livekit-server, pinned)"
+
+
+class ServerUnavailable(RuntimeError):
+    pass
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def livekit_binary() -> Path:
+    if LIVEKIT_BIN.exists():
+        return LIVEKIT_BIN
+    found = shutil.which("livekit-server")
+    if found:
+        out = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=10)
+        if out.stdout.strip().endswith(LIVEKIT_VERSION):
+            return Path(found)
+    raise ServerUnavailable(f"livekit-server {LIVEKIT_VERSION} not found: {INSTALL_HINT}")
+
+
+def _wait(predicate, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise ServerUnavailable(f"timed out waiting for {what}")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200
+    except Exception:
+        return False
+
+
+class Redis:
+    """``redis-server`` (Debian) on a free loopback port, in memory only."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServerUnavailable("redis-server not found: scripts/test-services installs it")
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self._proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+        def up() -> bool:
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+        _wait(up, "redis-server")
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(10)
+
+
+class LiveKitServer:
+    """One LiveKit node. With ``redis``, nodes sharing it form one cluster."""
+
+    def __init__(self, *, redis: Redis | None = None, key: tuple[str, str] | None = None) -> None:
+        self.binary = livekit_binary()
+        self.port = free_port()
+        self.tcp_port = free_port()
+        self.udp_port = free_port(socket.SOCK_DGRAM)
+        self.url = f"ws://127.0.0.1:{self.port}"
+        self.http_url = f"http://127.0.0.1:{self.port}"
+        self.api_key, self.api_secret = key or (API_KEY, API_SECRET)
+        self.dir = Path(tempfile.mkdtemp(prefix="lk-"))
+        self.log_path = self.dir / "livekit.log"
+        config = (
+            f"port: {self.port}\n"
+            "rtc:\n"
+            f"  tcp_port: {self.tcp_port}\n"
+            f"  udp_port: {self.udp_port}\n"
+            "  use_external_ip: false\n"
+            "logging:\n"
+            "  level: info\n"
+        )
+        args = [str(self.binary), "--dev", "--bind", "127.0.0.1", "--node-ip", "127.0.0.1",
+                "--config-body", config]  # fmt: skip
+        if redis is not None:
+            args += ["--redis-host", redis.address]
+        if key is not None:
+            args += ["--keys", f"{key[0]}: {key[1]}"]
+        self._log = open(self.log_path, "wb")
+        self._proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            _wait(lambda: _answers(self.http_url), f"LiveKit server on port {self.port}")
+        except ServerUnavailable:
+            self.stop()
+            raise
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        self._log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)

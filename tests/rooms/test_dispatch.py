@@ -1,0 +1,130 @@
+"""The worker in a real LiveKit room: dispatched with metadata, heard, saved."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+import uuid
+
+import pytest
+from livekit import api
+
+from .harness import OPENAI_KEY, Candidate, dispatch, speech, token
+
+pytestmark = [
+    pytest.mark.livekit,
+    pytest.mark.stack,
+    pytest.mark.skipif(
+        not shutil.which("espeak-ng") and os.environ.get("CI") != "true",
+        reason="needs espeak-ng (Debian)",
+    ),
+]
+
+LINES = [
+    "Yes, I am ready to begin.",
+    "I am a backend developer with five years of experience building payment services.",
+    "At my last job I cut failed payments by half with idempotency keys and retries.",
+]
+
+
+def saved_row(stack, interview_id: str) -> dict:
+    text = stack.psql(
+        "select json_build_object('ended_by', ended_by, 'user_id', user_id, 'room_name', "
+        "room_name, 'job_role', job_role, 'conversation', conversation, 'metadata', metadata)"
+        f" from interviews where id = '{interview_id}'"
+    )
+    return json.loads(text) if text else {}
+
+
+def candidate_said(row: dict) -> list[str]:
+    return [m["text"] for m in row["conversation"]["messages"] if m["role"] == "candidate"]
+
+
+async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candidate_leaves(
+    livekit_server, supabase_stack, make_rig, tmp_path
+):
+    rig = await make_rig(LINES)
+    worker = rig.worker(livekit_server)
+    await worker.wait_for("registered worker")
+    room = f"api-{uuid.uuid4().hex[:8]}"
+    await dispatch(livekit_server, room, rig.agent_name,
+                   {"user_id": rig.user_id, "job_role": "Backend Developer",
+                    "candidate_name": "Ada"})  # fmt: skip
+    candidate = Candidate(livekit_server, room)
+    await candidate.join(token(livekit_server, room, "ada"))
+    try:
+        agent = await candidate.wait_for_agent()
+        interview_id = agent.attributes["interview.id"]
+        greeted = await candidate.wait_until_heard(0.0)
+        await candidate.wait_until_quiet()
+        said = [speech(line, tmp_path) for line in LINES]
+        for i in range(2):  # the reply to the greeting, then the introduction answer
+            t = await candidate.say(said[i])
+            await candidate.wait_until_heard(t)
+            await candidate.wait_until_quiet()
+        state = await candidate.wait_for_state(lambda s: s.get("stage") == "introduction")
+        assert state["interview_id"] == interview_id and state["status"] == "running"
+        reply = await candidate.rpc("interview.skip_stage", {"stage": "introduction"})
+        assert reply["ok"] and reply["stage"] == "experience"
+        assert reply["interview_id"] == interview_id
+        await candidate.wait_until_quiet()
+        # the candidate hangs up in the middle of an answer
+        await candidate.say(said[2][: len(said[2]) // 2])
+        left = time.monotonic()
+    finally:
+        await candidate.leave()
+    while not (row := saved_row(supabase_stack, interview_id)) or row["ended_by"] is None:
+        assert time.monotonic() - left < 10, f"not saved:\n{worker.tail()}"
+        await asyncio.sleep(0.2)
+    assert row["ended_by"] == "candidate_left"
+    assert row["user_id"] == rig.user_id and row["room_name"] == room
+    assert candidate_said(row)[:2] == LINES[:2]
+    assert [s["id"] for s in row["conversation"]["stages"] if s["status"] == "skipped"] == [
+        "introduction"
+    ]
+    assert greeted > 0
+    assert rig.openai.requests and all(
+        h == f"Bearer {OPENAI_KEY}" for h in rig.openai.auth_headers
+    )  # the user's own key, opened from their row
+
+
+async def test_dispatched_by_the_candidates_token_with_context_from_attributes(
+    livekit_server, supabase_stack, make_rig, tmp_path
+):
+    rig = await make_rig(LINES)
+    worker = rig.worker(livekit_server)
+    await worker.wait_for("registered worker")
+    room = f"token-{uuid.uuid4().hex[:8]}"
+    metadata = json.dumps({"user_id": rig.user_id})
+    attributes = {
+        "job_role": "Civil Engineer",
+        "experience_level": "senior",
+        "candidate_name": "Grace",
+        "user_id": "00000000-0000-4000-8000-000000000000",  # never taken from a candidate
+        "max_duration_s": "99999",
+    }
+    jwt = token(livekit_server, room, "grace", attributes=attributes,
+                dispatch=api.RoomAgentDispatch(agent_name=rig.agent_name, metadata=metadata))  # fmt: skip
+    candidate = Candidate(livekit_server, room)
+    await candidate.join(jwt)
+    try:
+        agent = await candidate.wait_for_agent()
+        interview_id = agent.attributes["interview.id"]
+        await candidate.wait_until_heard(0.0)
+        reply = await candidate.rpc("interview.end", {"request_id": "r1"})
+        assert reply["ok"] and reply["status"] in ("ending", "ended")
+        saved = await candidate.wait_for_state(lambda s: s.get("status") == "saved")
+        assert saved["interview_id"] == interview_id
+    finally:
+        await candidate.leave()
+    row = saved_row(supabase_stack, interview_id)
+    assert row["ended_by"] == "client_request" and row["user_id"] == rig.user_id
+    assert row["job_role"] == "Civil Engineer"
+    md = row["metadata"]
+    assert set(md["context_from_attributes"]) == {"job_role", "experience_level", "candidate_name"}
+    assert md["max_duration_s"] == 1800
+    system = rig.openai.requests[0]["messages"][0]["content"]
+    assert "Civil Engineer" in system and "Grace" in system
