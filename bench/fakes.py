@@ -126,6 +126,15 @@ class TimedAudioOutput(AudioOutput):
 MIC_FRAME_S = 0.02
 
 
+def frames_of(pcm: bytes, rate: int, frame_s: float = MIC_FRAME_S) -> list[rtc.AudioFrame]:
+    """16-bit mono ``pcm`` as frames of ``frame_s`` (the last one padded with silence)."""
+    step = int(rate * frame_s)
+    pcm += b"\x00\x00" * (-(len(pcm) // 2) % step)
+    return [
+        rtc.AudioFrame(pcm[i : i + 2 * step], rate, 1, step) for i in range(0, len(pcm), 2 * step)
+    ]
+
+
 class Microphone(AudioInput):
     """The candidate's microphone: silence in real time, speech when asked."""
 

@@ -11,9 +11,9 @@ Both use the same local OpenAI- and Deepgram-compatible servers, which answer at
 ms after speech ends, Deepgram's endpointing), the real Silero VAD and the production turn
 handling (LiveKit's end-of-turn model, dynamic endpointing 0.8-6 s).
 
-Measured per turn: from the end of the candidate's speech (the last frame handed to the
-microphone) to the first non-silent agent audio the candidate receives (room) or the
-first audio frame out (in process); and, apart, the time the worker spent deciding that
+Measured per turn: from the end of the candidate's speech (the last voiced sample handed
+to the microphone) to the first non-silent agent audio the candidate receives (room) or
+the first audio frame out (in process); and, apart, the time the worker spent deciding that
 the turn had ended (LiveKit's ``end_of_turn_delay``). Writes bench/results/real_room.json.
 """
 
@@ -38,7 +38,7 @@ from agent.interviewer import Interviewer
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.worker import build_session, load_vad
-from bench.fakes import Microphone, TimedAudioOutput
+from bench.fakes import Microphone, TimedAudioOutput, frames_of
 from stages.metadata import parse_metadata
 from tests.fake_deepgram import FakeDeepgram
 from tests.fake_openai import FakeOpenAI
@@ -77,6 +77,13 @@ def summary(values: list[float]) -> dict[str, float | int]:
         return {"count": 0}
     return {"count": len(ms), "p50_ms": round(pct(ms, 0.5), 1), "p95_ms": round(pct(ms, 0.95), 1),
             "mean_ms": round(statistics.fmean(ms), 1), "max_ms": round(max(ms), 1)}  # fmt: skip
+
+
+def trailing_silence_s(samples: Any, rate: int = 48000) -> float:
+    """How much silence espeak-ng left after the last voiced sample: the end of speech is
+    the end of the voice, not of the buffer."""
+    loud = (abs(samples.astype("int32")) > 500).nonzero()[0]
+    return 0.0 if loud.size == 0 else (len(samples) - 1 - int(loud[-1])) / rate
 
 
 def lines_for(turns: int) -> list[str]:
@@ -121,7 +128,7 @@ async def room(turns: int, work: Path) -> dict[str, Any]:
                     line = deepgram.lines[deepgram.next_line]
                     t = await candidate.say(samples[line])
                     heard = await candidate.wait_until_heard(t, limit_s=20)
-                    voice_to_voice.append(heard - t)
+                    voice_to_voice.append(heard - (t - trailing_silence_s(samples[line])))
                     await candidate.wait_until_quiet()
             finally:
                 await candidate.leave()
@@ -161,8 +168,6 @@ def _after(total: list[float], eot: list[float]) -> dict[str, float | int]:
 
 
 async def in_process(turns: int, work: Path) -> dict[str, Any]:
-    from livekit import rtc
-
     voice_to_voice: list[float] = []
     end_of_turn: list[float] = []
     async with (
@@ -174,7 +179,8 @@ async def in_process(turns: int, work: Path) -> dict[str, Any]:
             _env_file=None, openai_base_url=openai.base_url, deepgram_base_url=deepgram.base_url
         )
         keys = ProviderKeys(openai=OPENAI_KEY, deepgram=DEEPGRAM_KEY)
-        frames = {line: _frames(speech(line, work), rtc) for line in ANSWERS}
+        spoken = {line: speech(line, work) for line in ANSWERS}
+        frames = {line: frames_of(samples.tobytes(), 48000) for line, samples in spoken.items()}
         vad = load_vad()
         while len(voice_to_voice) < turns:
             md = parse_metadata('{"job_role": "Backend Developer"}', require_user=False)
@@ -192,7 +198,7 @@ async def in_process(turns: int, work: Path) -> dict[str, Any]:
                 while len(voice_to_voice) < turns and not rt.machine.terminal:
                     replies = len(speaker.first_frames)
                     line = deepgram.lines[deepgram.next_line]
-                    t = await mic.say(frames[line])
+                    t = await mic.say(frames[line]) - trailing_silence_s(spoken[line])
                     await asyncio.wait_for(speaker.segments_at_least(replies + 1), 20)
                     voice_to_voice.append(speaker.first_frames[replies] - t)
                     await asyncio.sleep(0.8)
@@ -206,17 +212,6 @@ async def in_process(turns: int, work: Path) -> dict[str, Any]:
     return {"voice_to_voice": summary(voice_to_voice),
             "end_of_turn_decision": summary(end_of_turn[: len(voice_to_voice)]),
             "after_the_decision": _after(voice_to_voice, end_of_turn)}  # fmt: skip
-
-
-def _frames(samples: Any, rtc: Any) -> list[Any]:
-    n = int(48000 * 0.02)
-    out = []
-    for i in range(0, len(samples), n):
-        chunk = samples[i : i + n]
-        if len(chunk) < n:
-            break
-        out.append(rtc.AudioFrame(chunk.tobytes(), 48000, 1, n))
-    return out
 
 
 # ---------------------------------------------------------------- main

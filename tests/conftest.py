@@ -4,6 +4,8 @@ import logging
 
 import pytest
 
+from .services import start_or_skip
+
 
 class FakeClock:
     """A clock the test moves by hand."""
@@ -26,16 +28,9 @@ def clock() -> FakeClock:
 @pytest.fixture(scope="session")
 def supabase_stack():
     """PostgreSQL + PostgREST + /rest/v1 proxy, migrations applied (once per test run)."""
-    import os
+    from .stack.local_supabase import LocalSupabase
 
-    from .stack.local_supabase import LocalSupabase, StackUnavailable
-
-    try:
-        stack = LocalSupabase().start()
-    except StackUnavailable as e:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"local Supabase stack unavailable: {e}")
+    stack = start_or_skip(lambda: LocalSupabase().start(), "the local Supabase stack tests")
     yield stack
     stack.stop()
 
@@ -43,16 +38,9 @@ def supabase_stack():
 @pytest.fixture(scope="session")
 def livekit_server():
     """A real LiveKit server (dev mode, loopback, free ports) for the real-room tests."""
-    import os
+    from .rooms.servers import LiveKitServer
 
-    from .rooms.servers import LiveKitServer, ServerUnavailable
-
-    try:
-        server = LiveKitServer()
-    except ServerUnavailable as e:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"real-room tests skipped: {e}")
+    server = start_or_skip(LiveKitServer, "real-room tests")
     yield server
     server.stop()
 

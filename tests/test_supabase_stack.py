@@ -232,6 +232,8 @@ def test_a_user_cannot_take_someone_elses_email(supabase_stack, users):
         r = rest(supabase_stack, ka, "PATCH", f"users?id=eq.{a}", json={"email": email})
         assert r.status_code in (401, 403) and r.json()["code"] == "42501"
     assert supabase_stack.psql(f"select email from public.users where id='{b}'") == b_email
+    mine = rest(supabase_stack, supabase_stack.user_key(b), "GET", "users?select=email").json()
+    assert mine == [{"email": b_email}]  # B, with B's own token, still sees their address
     # the person who owns that address can still sign up
     c = supabase_stack.create_user(future)
     assert supabase_stack.psql(f"select email from public.users where id='{c}'") == future

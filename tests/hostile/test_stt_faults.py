@@ -31,7 +31,7 @@ from agent.persist import InterviewPersistence
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.worker import build_session, load_vad
-from bench.fakes import Microphone, TimedAudioOutput
+from bench.fakes import Microphone, TimedAudioOutput, frames_of
 from persistence import SqliteStore
 from persistence.outbox import Outbox
 from stages.metadata import parse_metadata
@@ -73,12 +73,7 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> list[list[rtc.AudioFrame
 
 def _frames(path: Path) -> list[rtc.AudioFrame]:
     with wave.open(str(path)) as w:
-        rate, data = w.getframerate(), w.readframes(w.getnframes())
-    step = int(rate * FRAME_S)
-    data += b"\x00\x00" * (-(len(data) // 2) % step)
-    return [
-        rtc.AudioFrame(data[i : i + 2 * step], rate, 1, step) for i in range(0, len(data), 2 * step)
-    ]
+        return frames_of(w.readframes(w.getnframes()), w.getframerate(), FRAME_S)
 
 
 def interviewer_reply(body: dict[str, Any]) -> dict[str, Any]:

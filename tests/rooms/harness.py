@@ -17,6 +17,7 @@ import base64
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from livekit import api, rtc
 
 from agent.byok import Keyring, new_salt
@@ -37,6 +39,17 @@ from persistence.supabase_store import SupabaseStore
 
 from ..fake_openai import last_user_text
 from .servers import LiveKitServer, free_port
+
+ROOM_TESTS = [
+    pytest.mark.livekit,
+    pytest.mark.stack,
+    # in CI a missing espeak-ng is a failure (scripts/test-services installs it)
+    pytest.mark.skipif(
+        not shutil.which("espeak-ng") and os.environ.get("CI") != "true",
+        reason="needs espeak-ng (Debian)",
+    ),
+]
+"""The marks of every real-room test module."""
 
 RATE = 48000
 FRAME_S = 0.01
@@ -281,6 +294,13 @@ class Candidate:
             assert time.monotonic() < deadline, "the agent never joined the room"
             await asyncio.sleep(0.05)
         return p
+
+    async def greeted(self) -> str:
+        """Until the interviewer has joined and finished its greeting; its interview id."""
+        agent = await self.wait_for_agent()
+        await self.wait_until_heard(0.0)
+        await self.wait_until_quiet()
+        return agent.attributes["interview.id"]
 
     async def rpc(self, method: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         agent = await self.wait_for_agent()

@@ -12,9 +12,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+from ..services import ServiceUnavailable, free_port, http_ok, port_open, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVEKIT_VERSION = "1.13.5"
@@ -24,14 +24,8 @@ API_SECRET = "secret"
 INSTALL_HINT = "scripts/test-services installs it (go install of livekit-server, pinned)"
 
 
-class ServerUnavailable(RuntimeError):
+class ServerUnavailable(ServiceUnavailable):
     pass
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def livekit_binary() -> Path:
@@ -43,23 +37,6 @@ def livekit_binary() -> Path:
         if out.stdout.strip().endswith(LIVEKIT_VERSION):
             return Path(found)
     raise ServerUnavailable(f"livekit-server {LIVEKIT_VERSION} not found: {INSTALL_HINT}")
-
-
-def _wait(predicate, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise ServerUnavailable(f"timed out waiting for {what}")
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as r:
-            return r.status == 200
-    except Exception:
-        return False
 
 
 class Redis:
@@ -77,11 +54,7 @@ class Redis:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
 
-        def up() -> bool:
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", self.port)) == 0
-
-        _wait(up, "redis-server")
+        wait_until(lambda: port_open(self.port), "redis-server")
 
     def stop(self) -> None:
         self._proc.terminate()
@@ -119,8 +92,8 @@ class LiveKitServer:
         self._log = open(self.log_path, "wb")
         self._proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
         try:
-            _wait(lambda: _answers(self.http_url), f"LiveKit server on port {self.port}")
-        except ServerUnavailable:
+            wait_until(lambda: http_ok(self.http_url), f"LiveKit server on port {self.port}")
+        except ServiceUnavailable:
             self.stop()
             raise
 

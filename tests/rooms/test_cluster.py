@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import uuid
 
 import pytest
 
-from .harness import Candidate, dispatch, token
-from .servers import LiveKitServer, Redis, ServerUnavailable
+from ..services import start_or_skip
+from .harness import ROOM_TESTS, Candidate, dispatch, token
+from .servers import LiveKitServer, Redis
 from .test_worker_faults import wait_saved
 
-pytestmark = [
-    pytest.mark.livekit,
-    pytest.mark.stack,
-    pytest.mark.skipif(
-        not shutil.which("espeak-ng") and os.environ.get("CI") != "true",
-        reason="needs espeak-ng (Debian)",
-    ),
-]
+pytestmark = ROOM_TESTS
 
 
 @pytest.fixture
 def cluster(livekit_server):  # the single-node fixture decides whether LiveKit is here
-    try:
-        redis = Redis()
-    except ServerUnavailable as e:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(e))
+    redis = start_or_skip(Redis, "the cluster test")
     nodes = [LiveKitServer(redis=redis), LiveKitServer(redis=redis)]
     yield nodes
     for node in nodes:
@@ -49,9 +36,7 @@ async def test_a_worker_on_one_node_serves_a_room_created_through_the_other(
     candidate = Candidate(second, room)  # the candidate is on the second node
     await candidate.join(token(second, room, "ada"))
     try:
-        agent = await candidate.wait_for_agent()
-        interview_id = agent.attributes["interview.id"]
-        await candidate.wait_until_heard(0.0)  # the greeting crossed the nodes
+        interview_id = await candidate.greeted()  # the greeting crossed the nodes
         await candidate.rpc("interview.end")
         await candidate.wait_for_state(lambda s: s.get("status") == "saved")
     finally:

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import time
 import uuid
 
-import pytest
 from livekit import api
 
-from .harness import OPENAI_KEY, Candidate, dispatch, speech, token
+from .harness import OPENAI_KEY, ROOM_TESTS, Candidate, dispatch, speech, token
 
-pytestmark = [
-    pytest.mark.livekit,
-    pytest.mark.stack,
-    pytest.mark.skipif(
-        not shutil.which("espeak-ng") and os.environ.get("CI") != "true",
-        reason="needs espeak-ng (Debian)",
-    ),
-]
+pytestmark = ROOM_TESTS
 
 LINES = [
     "Yes, I am ready to begin.",
@@ -56,10 +46,7 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
     candidate = Candidate(livekit_server, room)
     await candidate.join(token(livekit_server, room, "ada"))
     try:
-        agent = await candidate.wait_for_agent()
-        interview_id = agent.attributes["interview.id"]
-        greeted = await candidate.wait_until_heard(0.0)
-        await candidate.wait_until_quiet()
+        interview_id = await candidate.greeted()
         said = [speech(line, tmp_path) for line in LINES]
         for i in range(2):  # the reply to the greeting, then the introduction answer
             t = await candidate.say(said[i])
@@ -85,7 +72,6 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
     assert [s["id"] for s in row["conversation"]["stages"] if s["status"] == "skipped"] == [
         "introduction"
     ]
-    assert greeted > 0
     assert rig.openai.requests and all(
         h == f"Bearer {OPENAI_KEY}" for h in rig.openai.auth_headers
     )  # the user's own key, opened from their row
@@ -111,9 +97,7 @@ async def test_dispatched_by_the_candidates_token_with_context_from_attributes(
     candidate = Candidate(livekit_server, room)
     await candidate.join(jwt)
     try:
-        agent = await candidate.wait_for_agent()
-        interview_id = agent.attributes["interview.id"]
-        await candidate.wait_until_heard(0.0)
+        interview_id = await candidate.greeted()
         reply = await candidate.rpc("interview.end", {"request_id": "r1"})
         assert reply["ok"] and reply["status"] in ("ending", "ended")
         saved = await candidate.wait_for_state(lambda s: s.get("status") == "saved")

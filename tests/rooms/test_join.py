@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -17,18 +16,11 @@ import pytest
 from agent.byok import Keyring
 from persistence.supabase_store import SupabaseStore
 
-from .harness import MASTER, Candidate, seal_keys, token
+from .harness import MASTER, ROOM_TESTS, Candidate, seal_keys, token
 from .servers import LiveKitServer
 from .test_worker_faults import wait_saved
 
-pytestmark = [
-    pytest.mark.livekit,
-    pytest.mark.stack,
-    pytest.mark.skipif(
-        not shutil.which("espeak-ng") and os.environ.get("CI") != "true",
-        reason="needs espeak-ng (Debian)",
-    ),
-]
+pytestmark = ROOM_TESTS
 
 USER_SECRET = "sk-test-users-own-livekit-secret-0123456789abcdef"
 
@@ -89,8 +81,7 @@ async def test_join_runs_an_interview_on_the_users_project_without_leaking_its_s
             except Exception:
                 assert asyncio.get_running_loop().time() < deadline, "could not join the room"
                 await asyncio.sleep(0.5)
-        interview_id = (await candidate.wait_for_agent()).attributes["interview.id"]
-        await candidate.wait_until_heard(0.0)
+        interview_id = await candidate.greeted()
         # no process of the worker has the user's secret in its environment
         environments = environments_of(proc.pid)
         assert len(environments) >= 3  # the worker, its fork server, job and inference

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import time
 import uuid
 
-import pytest
-
-from .harness import Candidate, dispatch, speech, token
+from .harness import ROOM_TESTS, Candidate, dispatch, speech, token
 from .test_dispatch import LINES, candidate_said, saved_row
 
-pytestmark = [
-    pytest.mark.livekit,
-    pytest.mark.stack,
-    pytest.mark.skipif(
-        not shutil.which("espeak-ng") and os.environ.get("CI") != "true",
-        reason="needs espeak-ng (Debian)",
-    ),
-]
+pytestmark = ROOM_TESTS
 
 
 async def wait_saved(
@@ -60,9 +50,7 @@ async def test_sigterm_drains_a_live_interview_to_its_end(
     candidate = Candidate(livekit_server, room)
     await candidate.join(token(livekit_server, room, "ada"))
     try:
-        interview_id = (await candidate.wait_for_agent()).attributes["interview.id"]
-        await candidate.wait_until_heard(0.0)
-        await candidate.wait_until_quiet()
+        interview_id = await candidate.greeted()
         worker.signal(signal.SIGTERM)  # a deploy: the worker must let the interview finish
         await worker.wait_for("draining worker")
         await answer(candidate, speech(LINES[0], tmp_path))  # the interview goes on
@@ -89,9 +77,7 @@ async def test_a_killed_job_is_saved_by_the_worker_and_continued_by_the_next_dis
     said = [speech(line, tmp_path) for line in LINES]
     try:
         first = await candidate.wait_for_agent()
-        interview_id = first.attributes["interview.id"]
-        await candidate.wait_until_heard(0.0)
-        await candidate.wait_until_quiet()
+        interview_id = await candidate.greeted()
         await answer(candidate, said[0])
         await answer(candidate, said[1])
         pid = worker.job_pid(room)
@@ -185,8 +171,7 @@ async def test_a_second_job_for_a_live_interview_leaves_the_room_to_it(
     candidate = Candidate(livekit_server, room)
     await candidate.join(token(livekit_server, room, "ada"))
     try:
-        interview_id = (await candidate.wait_for_agent()).attributes["interview.id"]
-        await candidate.wait_until_heard(0.0)
+        interview_id = await candidate.greeted()
         await dispatch(livekit_server, room, rig.agent_name, metadata)
         await worker.wait_for("leaving: another interviewer already serves this room", limit_s=45)
         # it never joined the room: the candidate only ever saw one interviewer

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import jwt
+
+from ..services import ServiceUnavailable, free_port, http_ok, port_open, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "supabase" / "migrations"
@@ -31,35 +31,12 @@ POSTGREST_BIN = Path(
 JWT_SECRET = "local-test-jwt-secret-that-is-long-enough-0123456789"
 
 
-class StackUnavailable(RuntimeError):
+class StackUnavailable(ServiceUnavailable):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def _wait(predicate, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise StackUnavailable(f"timed out waiting for {what}")
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as r:
-            return r.status == 200
-    except Exception:
-        return False
 
 
 class LocalSupabase:
@@ -96,7 +73,7 @@ class LocalSupabase:
              str(self.proxy_port), str(self.rest_port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        _wait(lambda: self._port_open(self.proxy_port), "the /rest/v1 proxy")
+        wait_until(lambda: port_open(self.proxy_port), "the /rest/v1 proxy")
         return self
 
     def stop(self) -> None:
@@ -145,18 +122,13 @@ class LocalSupabase:
         )
         log = open(self.dir / "postgrest.log", "ab")
         self._postgrest = subprocess.Popen([str(POSTGREST_BIN), str(conf)], stdout=log, stderr=log)
-        _wait(lambda: _http_ok(f"http://127.0.0.1:{self.admin_port}/ready"), "PostgREST /ready")
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{self.admin_port}/ready"), "PostgREST /ready")
 
     def stop_postgrest(self) -> None:
         if self._postgrest is not None:
             self._postgrest.terminate()
             self._postgrest.wait(10)
             self._postgrest = None
-
-    @staticmethod
-    def _port_open(port: int) -> bool:
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
 
     # ------------------------------------------------------------ SQL and keys
 
