@@ -177,6 +177,15 @@ class WorkerProcess:
                 return int(r["pid"])
         return None
 
+    async def wait_for_job(self, room: str, limit_s: float = 30.0) -> int:
+        """The pid of the process running this worker's job for ``room`` (its job
+        processes' log lines reach the worker's output with some delay)."""
+        deadline = time.monotonic() + limit_s
+        while (pid := self.job_pid(room)) is None:
+            assert time.monotonic() < deadline, f"no job for {room} in this worker"
+            await asyncio.sleep(0.1)
+        return pid
+
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 

@@ -80,9 +80,7 @@ async def test_a_killed_job_is_saved_by_the_worker_and_continued_by_the_next_dis
         interview_id = await candidate.greeted()
         await answer(candidate, said[0])
         await answer(candidate, said[1])
-        pid = worker.job_pid(room)
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
+        os.kill(await worker.wait_for_job(room), signal.SIGKILL)
         # the running worker recovers the orphan and saves it (within its 15 s cycle)
         row = await wait_saved(
             supabase_stack, interview_id, "worker_shutdown", limit_s=40, worker=worker
@@ -142,9 +140,9 @@ async def test_two_workers_share_the_rooms_and_stopping_one_loses_nothing(
         for n in range(2, 4):
             await open_room(n)
         ids += [(await c.wait_for_agent()).attributes["interview.id"] for c, _ in candidates[2:]]
-        served = {room: (first.job_pid(room), second.job_pid(room)) for _, room in candidates}
-        assert all(a is not None for a, _ in list(served.values())[:2]), served
-        assert all(b is not None for _, b in list(served.values())[2:]), served
+        # the first two rooms were served by the first worker, the last two by the second
+        for (_, room), w in zip(candidates, (first, first, second, second), strict=True):
+            await w.wait_for_job(room)
         for c, _ in candidates:
             await c.rpc("interview.end")
             await c.wait_for_state(lambda s: s.get("status") == "saved")
