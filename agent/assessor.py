@@ -48,7 +48,7 @@ class Assessor:
     async def assess(self, rt: InterviewRuntime, partial: FeedbackRecord) -> FeedbackRecord:
         """The complete feedback, or ``partial`` with the reason when it cannot be had."""
         computed = partial.feedback_data
-        said = answer_texts(rt.transcript.messages)
+        said = answer_texts(rt.transcript.messages, rt.machine.plan)
         if not said:
             return self.partial(partial, "no answers to assess")
         messages = assessment.request_messages(

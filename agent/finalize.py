@@ -200,12 +200,13 @@ def build_feedback(
     computed = computed_feedback(
         rt.transcript.messages,
         m.stages,
+        m.plan,
         rt.planned,
         timed=facts.timed,
         jd_terms=rt.bank.terms_in(rt.md.job_description),
         find=rt.bank.find,
     )
-    data = offline_feedback(rt.transcript.messages, computed)
+    data = offline_feedback(rt.transcript.messages, computed, m.plan)
     return FeedbackRecord(user_id=rt.md.user_id, feedback_data=clean_json(data))
 
 

@@ -30,7 +30,6 @@ _TOOL_FOR_INTENT = {
     Intent.MOMENT: "give_candidate_time",
     Intent.NO_QUESTIONS: "finish_stage",
 }
-_QUESTION_STAGES = {"introduction", "experience", "technical", "behavioral"}
 
 
 class OfflineInterviewerLLM(LocalLLM):
@@ -83,8 +82,8 @@ class OfflineInterviewerLLM(LocalLLM):
                 lambda i: i.type == "message" and i.role == "user", reversed(items)
             )
         )
-        stage = m.current.id if m.current else None
-        intent = classify(said, pending_end=m.pending_end, stage=stage)
+        invites = m.current is not None and m.current.invites_questions
+        intent = classify(said, pending_end=m.pending_end, invites_questions=invites)
         if intent is not Intent.ANSWER:
             return llm.FunctionToolCall(
                 name=_TOOL_FOR_INTENT[intent],
@@ -100,21 +99,19 @@ class OfflineInterviewerLLM(LocalLLM):
         if stage is None:
             return ""
         same_stage = rt.last_agent_stage == stage.id
-        if stage.id == "candidate_questions" and same_stage:
-            return (
-                f"{OFFLINE_LINES['candidate_question']} Is there anything else you'd like to ask?"
-            )
+        if stage.invites_questions and same_stage:
+            return f"{OFFLINE_LINES['candidate_question']} {OFFLINE_LINES['anything_else']}"
         if (
             same_stage
-            and stage.id in _QUESTION_STAGES
+            and stage.answers
             and is_short_answer(said)
             and m.record.questions_asked < stage.max_questions
         ):
             self._asked = rt.bank.phrase("follow_up", next(self._follow_ups))
             return self._asked
         nxt = self._next_question()
-        if stage.id == "closing" and nxt:
-            return nxt
+        if m.on_last_stage and nxt:
+            return nxt  # the closing words, without an acknowledgement first
         ack = rt.bank.phrase("acknowledgements", next(self._acks))
         return f"{ack} {nxt}" if nxt else ack
 
@@ -138,9 +135,9 @@ class OfflineInterviewerLLM(LocalLLM):
             return OFFLINE_LINES["moment"]
         if name == "finish_stage":
             if refused:
-                return "Alright. Is there anything else you'd like to ask?"
+                return f"Alright. {OFFLINE_LINES['anything_else']}"
             nxt = self._next_question() or ""
-            if rt.machine.current is not None and rt.machine.current.id == "closing":
+            if rt.machine.on_last_stage:
                 return nxt
             ack = rt.bank.phrase("acknowledgements", next(self._acks))
             return f"{ack} {nxt}".strip()
@@ -150,8 +147,8 @@ class OfflineInterviewerLLM(LocalLLM):
         rt = self.runtime
         question = rt.next_planned_question()
         stage = rt.machine.current
-        if question is None and stage is not None and stage.id == "candidate_questions":
-            question = "Is there anything else you'd like to ask?"
+        if question is None and stage is not None and stage.invites_questions:
+            question = OFFLINE_LINES["anything_else"]
         if question is None:
             question = rt.bank.phrase("follow_up", next(self._follow_ups))
         self._asked = question
@@ -159,7 +156,7 @@ class OfflineInterviewerLLM(LocalLLM):
 
     def _closing_line(self) -> str:
         rt = self.runtime
-        planned = rt.planned.get("closing")
+        planned = rt.planned.get(rt.machine.plan[-1].id)
         if planned and planned.questions:
             return planned.questions[0].text
-        return "Thank you for your time today. Goodbye!"
+        return OFFLINE_LINES["goodbye"]

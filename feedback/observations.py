@@ -15,7 +15,6 @@ from .metrics import FILLERS, filler_counts, words
 FILLER_RATE_HIGH = 5.0
 """Fillers per 100 words above which the report suggests working on it."""
 SHORT_ANSWER_WORDS = 25
-QUESTION_STAGES = ("introduction", "experience", "technical", "behavioral")
 _NUMBER = re.compile(r"\d|percent|%|\b(half|double|twice|thirds?)\b", re.IGNORECASE)
 
 
@@ -26,10 +25,14 @@ def _sentence_with(text: str, predicate: Any) -> str | None:
     return None
 
 
-def observations(feedback: dict[str, Any], said: dict[int, str]) -> dict[str, Any]:
+def observations(
+    feedback: dict[str, Any], said: dict[int, str], *, expected_points: set[str]
+) -> dict[str, Any]:
     """Strengths, areas for improvement and a plan from the computed ``feedback``.
 
-    ``said`` maps each answer's index in ``feedback["answers"]`` to its full text.
+    ``said`` maps each answer's index in ``feedback["answers"]`` to its full text;
+    ``expected_points``: the stages whose answers are checked for the points a strong
+    answer covers.
     An answer with a transcription gap (words lost to a speech-to-text outage) can
     give a strength but never an area for improvement: what is missing may have been
     said.
@@ -94,9 +97,8 @@ def observations(feedback: dict[str, Any], said: dict[int, str]) -> dict[str, An
                 "suggestion": "Pause silently instead of filling the gap; a short pause "
                 "sounds more confident.",
             })  # fmt: skip
-    core = [i for i in whole if answers[i]["stage"] in QUESTION_STAGES]
-    short = [i for i in core if len(words(said[i])) < SHORT_ANSWER_WORDS]
-    if core and len(short) * 2 >= len(core):
+    short = [i for i in whole if len(words(said[i])) < SHORT_ANSWER_WORDS]
+    if whole and len(short) * 2 >= len(whole):
         areas.append({
             "point": "Many answers were very short.",
             # a quote of at least four words, where one exists (shorter ones prove nothing)
@@ -105,7 +107,7 @@ def observations(feedback: dict[str, Any], said: dict[int, str]) -> dict[str, An
         })  # fmt: skip
     for i in whole:
         a = answers[i]
-        if a["stage"] == "technical" and len(a["missing_keywords"]) >= 2:
+        if a["stage"] in expected_points and len(a["missing_keywords"]) >= 2:
             areas.append({
                 "point": "A technical answer missed points an interviewer listens for.",
                 "evidence": sentences(said[i])[0],

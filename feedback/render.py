@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-SCORE_LABELS = ("technical", "communication", "confidence", "structure")
+from .report import SCORE_KEYS
 
 
 def _fmt(v: float | None, unit: str = "") -> str:
@@ -65,7 +65,7 @@ def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
         out += [f"> {_partial_note(fb)}", ""]
     out += ["## Summary", "", fb.get("summary") or "", ""]
     out += ["## Scores", "", "| area | score |", "|---|---|"]
-    out += [f"| {k} | {_score(fb['scores'].get(k))} |" for k in SCORE_LABELS]
+    out += [f"| {k} | {_score(fb['scores'].get(k))} |" for k in SCORE_KEYS]
     for title_, key in (("Strengths", "strengths"), ("To work on", "areas_for_improvement")):
         out += ["", f"## {title_}", ""]
         if not fb[key]:
@@ -105,7 +105,7 @@ def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
 def _chart(scores: dict[str, float | None]) -> str:
     width, bar_h, gap, left = 420, 22, 12, 120
     rows = []
-    for i, key in enumerate(SCORE_LABELS):
+    for i, key in enumerate(SCORE_KEYS):
         y = i * (bar_h + gap)
         value = scores.get(key)
         w = 0 if value is None else (width - left - 50) * value / 10
@@ -116,7 +116,7 @@ def _chart(scores: dict[str, float | None]) -> str:
             f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" class="bar"/>'
             f'<text x="{width - 44}" y="{y + 16}" class="val">{escape(label)}</text>'
         )
-    height = len(SCORE_LABELS) * (bar_h + gap)
+    height = len(SCORE_KEYS) * (bar_h + gap)
     return (
         f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-label="scores out of 10">{"".join(rows)}</svg>'

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from stages.bank import Question, StageQuestions
+from stages.definitions import StageDef
 from stages.machine import StageRecord
 from stages.transcript import Message
 
@@ -28,7 +29,7 @@ from .observations import observations
 FEEDBACK_SCHEMA_VERSION = 1
 EXCERPT_CHARS = 300
 SCORE_KEYS = ("technical", "communication", "confidence", "structure")
-ANSWER_STAGES = ("introduction", "experience", "technical", "behavioral")
+"""The areas every score covers (``feedback_data.scores``)."""
 
 
 def _excerpt(text: str) -> str:
@@ -80,14 +81,21 @@ def answer_pairs(messages: Sequence[Message]) -> list[tuple[Message | None, Mess
     return pairs
 
 
-def answer_texts(messages: Sequence[Message]) -> list[str]:
+def answer_stages(plan: Sequence[StageDef]) -> set[str]:
+    """The stages whose candidate turns are answers (``StageDef.answers``)."""
+    return {s.id for s in plan if s.answers}
+
+
+def answer_texts(messages: Sequence[Message], plan: Sequence[StageDef]) -> list[str]:
     """The full text of each answer listed in ``feedback_data["answers"]``, in order."""
-    return [c.text for _, c in answer_pairs(messages) if (c.stage or "") in ANSWER_STAGES]
+    answering = answer_stages(plan)
+    return [c.text for _, c in answer_pairs(messages) if (c.stage or "") in answering]
 
 
 def computed_feedback(
     messages: Sequence[Message],
     records: Sequence[StageRecord],
+    plan: Sequence[StageDef],
     planned: Mapping[str, StageQuestions],
     *,
     timed: bool,
@@ -100,6 +108,7 @@ def computed_feedback(
     pauses: list[float] = []
     per_stage_index: dict[str, int] = {}
     jd_said: set[str] = set()
+    by_id = {s.id: s for s in plan}
     for agent_msg, cand in answer_pairs(messages):
         stage = cand.stage or "unknown"
         duration = (cand.ended_at - cand.started_at) if timed else None
@@ -112,7 +121,8 @@ def computed_feedback(
         fillers.append(filler_counts(cand.text))
         mentioned, _ = keyword_coverage(cand.text, jd_terms)
         jd_said.update(mentioned)
-        if stage not in ANSWER_STAGES:
+        stage_def = by_id.get(stage)
+        if stage_def is None or not stage_def.answers:
             continue
         index = per_stage_index.get(stage, 0)
         per_stage_index[stage] = index + 1
@@ -127,7 +137,7 @@ def computed_feedback(
                 "question_id": question.id if question else None,
                 "answer_excerpt": _excerpt(cand.text),
                 "score": None,
-                "star": star_components(cand.text) if stage == "behavioral" else None,
+                "star": star_components(cand.text) if stage_def.stories else None,
                 "keywords_mentioned": hit,
                 "missing_keywords": miss,
                 "suggested_improvement": None,
@@ -203,10 +213,13 @@ def failed_feedback(reason: str) -> dict[str, Any]:
     }
 
 
-def offline_feedback(messages: Sequence[Message], computed: dict[str, Any]) -> dict[str, Any]:
+def offline_feedback(
+    messages: Sequence[Message], computed: dict[str, Any], plan: Sequence[StageDef]
+) -> dict[str, Any]:
     """Computed metrics plus rule-based observations, grounded in the candidate's words."""
-    said = answer_texts(messages)
-    notes = observations(computed, dict(enumerate(said)))
+    said = answer_texts(messages, plan)
+    checked = {s.id for s in plan if s.expected_points}
+    notes = observations(computed, dict(enumerate(said)), expected_points=checked)
     everything = [m.text for m in messages if m.role == "candidate"]
     return {
         **computed,

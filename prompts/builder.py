@@ -2,8 +2,8 @@
 
 The language model never sees the whole interview: it gets the persona, the current
 stage's template, the questions planned for that stage, and one short line per earlier
-stage. The resume goes only to the experience stage and the job description only to the
-technical stage. So the prompt at the 60th turn is about the size of the prompt at the
+stage. The resume and the job description go only to the stages whose definition asks for
+them (``StageDef.context``). So the prompt at the 60th turn is about the size of the prompt at the
 6th.
 """
 
@@ -59,8 +59,12 @@ def interviewer_instructions(
     *,
     farewell: bool = False,
 ) -> str:
-    resume = data_block("resume", md.resume_text) if stage.id == "experience" else ""
-    jd = data_block("job_description", md.job_description) if stage.id == "technical" else ""
+    resume = data_block("resume", md.resume_text) if "resume" in stage.context else ""
+    jd = (
+        data_block("job_description", md.job_description)
+        if "job_description" in stage.context
+        else ""
+    )
     persona = render(
         "persona",
         candidate_name=md.candidate_name,
@@ -85,6 +89,7 @@ def interviewer_instructions(
             candidate_name=md.candidate_name,
             job_role=md.role_label,
             experience_level=md.experience_level,
+            stage_id=stage.id,
             stage_title=stage.title,
             stage_goal=stage.goal,
             question_number=record.questions_asked + 1,

@@ -9,6 +9,7 @@ for a given seed, so a rerun of the same interview asks the same questions.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import re
@@ -18,6 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from .definitions import QuestionSource, StageDef
 from .metadata import InterviewMetadata
 
 EXTRA_VOCABULARY = (
@@ -77,6 +79,14 @@ def _question(d: dict[str, Any]) -> Question:
         difficulty=str(d.get("difficulty", "medium")),
         competency=d.get("competency"),
     )
+
+
+def _fill(text: str, md: InterviewMetadata) -> str:
+    """``{candidate_name}`` and ``{job_role}`` filled (the name and its comma dropped when
+    no name was given)."""
+    if not md.name_given:
+        text = re.sub(r",? ?\{candidate_name\}", "", text)
+    return text.replace("{candidate_name}", md.candidate_name).replace("{job_role}", md.role_label)
 
 
 def _norm(text: str) -> str:
@@ -167,66 +177,72 @@ class QuestionBank:
         extra_technical: Sequence[Question] = (),
         extra_behavioral: Sequence[Question] = (),
     ) -> dict[str, StageQuestions]:
-        """Questions per stage. ``extra_*`` (from the product database) come first."""
+        """Questions per stage, from each stage's :class:`QuestionSource`. ``extra_*``
+        (from the product database) come before the bank's."""
         rng = random.Random(seed)
-        role = self.role_for(md.job_role or "")
+        stored = {"technical": extra_technical, "behavioral": extra_behavioral}
+        return {
+            stage.id: StageQuestions(questions=self._for_stage(stage, md, rng, stored))
+            for stage in md.plan
+        }
+
+    def _for_stage(
+        self,
+        stage: StageDef,
+        md: InterviewMetadata,
+        rng: random.Random,
+        stored: dict[str, Sequence[Question]],
+    ) -> list[Question]:
+        src = stage.questions
+        n = 1 if src.count == "one" else stage.max_questions
         level = md.experience_level
-        plan: dict[str, StageQuestions] = {}
+        qs: list[Question] = self._personal(src, md, rng, n)
+        if src.stored:
+            qs += [q for q in stored.get(src.stored, ()) if level in q.levels][: n - len(qs)]
+        if src.kind:
+            taken = {q.text for q in qs}
+            pool = [
+                q
+                for q in self._kind_pool(src, md.job_role or "")
+                if (not q.levels or level in q.levels) and q.text not in taken
+            ]
+            qs += rng.sample(pool, min(n - len(qs), len(pool)))
+        if src.generic:
+            pool_texts = self.generic[src.generic]
+            chosen = rng.sample(pool_texts, min(n - len(qs), len(pool_texts)))
+            qs += [Question(f"{stage.id}-{i}", t) for i, t in enumerate(chosen)]
+        qs += [Question(f"{stage.id}-t{i}", t) for i, t in enumerate(src.texts[: n - len(qs)])]
+        if src.fill_names:
+            qs = [dataclasses.replace(q, text=_fill(q.text, md)) for q in qs]
+        return qs
 
-        def pick(pool: list[str], n: int, prefix: str) -> list[Question]:
-            chosen = rng.sample(pool, min(n, len(pool)))
-            return [Question(id=f"{prefix}-{i}", text=t) for i, t in enumerate(chosen)]
+    def _personal(
+        self, src: QuestionSource, md: InterviewMetadata, rng: random.Random, n: int
+    ) -> list[Question]:
+        if not src.personal or not src.personal_templates:
+            return []
+        templates = self.generic[src.personal_templates]
+        if src.personal == "resume_skills":
+            out = []
+            for i, skill in enumerate(self.terms_in(md.resume_text)[:n]):
+                text = rng.choice(templates).replace("{skill}", skill)
+                out.append(Question(f"resume-{i}", text, (skill.lower(),)))
+            return out
+        terms = self.terms_in(md.job_description)
+        if not terms:
+            return []
+        text = rng.choice(templates).replace("{term}", terms[0])
+        return [Question("jd-0", text, (terms[0].lower(),))]
 
-        def fill(text: str) -> str:
-            if not md.name_given:
-                text = re.sub(r",? ?\{candidate_name\}", "", text)
-            return text.replace("{candidate_name}", md.candidate_name).replace(
-                "{job_role}", md.role_label
-            )
-
-        for stage in md.plan:
-            n = stage.max_questions
-            qs: list[Question] = []
-            if stage.id == "greeting":
-                qs = [
-                    Question(q.id, fill(q.text)) for q in pick(self.generic["greeting"], 1, "greet")
-                ]
-            elif stage.id == "introduction":
-                qs = pick(self.generic["introduction"], n, "intro")
-            elif stage.id == "experience":
-                for i, skill in enumerate(self.terms_in(md.resume_text)[:n]):
-                    tmpl = rng.choice(self.generic["experience_with_resume"])
-                    qs.append(
-                        Question(f"resume-{i}", tmpl.replace("{skill}", skill), (skill.lower(),))
-                    )
-                qs += pick(self.generic["experience"], n - len(qs), "exp")
-            elif stage.id == "technical":
-                terms = self.terms_in(md.job_description)
-                if terms:
-                    term = terms[0]
-                    tmpl = rng.choice(self.generic["technical_with_jd"])
-                    qs.append(Question("jd-0", tmpl.replace("{term}", term), (term.lower(),)))
-                qs += [q for q in extra_technical if level in q.levels][: n - len(qs)]
-                pool = [
-                    q
-                    for q in (role.technical if role else self.generic_technical)
-                    if (not q.levels or level in q.levels) and q.text not in {x.text for x in qs}
-                ]
-                qs += rng.sample(pool, min(n - len(qs), len(pool)))
-            elif stage.id == "behavioral":
-                qs = [q for q in extra_behavioral if level in q.levels][:n]
-                pool = [q for q in (role.behavioral if role else ()) if level in q.levels]
-                pool += [q for q in self.generic_behavioral if not q.levels or level in q.levels]
-                pool = [q for q in pool if q.text not in {x.text for x in qs}]
-                qs += rng.sample(pool, min(n - len(qs), len(pool)))
-            elif stage.id == "candidate_questions":
-                qs = pick(self.generic["candidate_questions"], 1, "cq")
-            elif stage.id == "closing":
-                qs = [
-                    Question(q.id, fill(q.text)) for q in pick(self.generic["closing"], 1, "close")
-                ]
-            plan[stage.id] = StageQuestions(questions=qs)
-        return plan
+    def _kind_pool(self, src: QuestionSource, job_role: str) -> list[Question]:
+        """The role's questions of the stage's kind; the role-neutral ones join them
+        (``generic_kind_too``) or stand in when no role matches."""
+        generic = self.generic_technical if src.kind == "technical" else self.generic_behavioral
+        role = self.role_for(job_role)
+        if role is None:
+            return list(generic)
+        own = role.technical if src.kind == "technical" else role.behavioral
+        return [*own, *generic] if src.generic_kind_too else list(own)
 
     def phrase(self, kind: str, index: int) -> str:
         """A fixed phrase (follow-up, acknowledgement) chosen by index, cycling."""

@@ -1,13 +1,47 @@
 """The stages of an interview, as data.
 
-A stage is a node of the interview plan: what it is for, which prompt template drives
-the interviewer, how many questions it may ask and how long it may take. The state
-machine in :mod:`stages.machine` walks a plan of these; nothing here knows about LiveKit.
+A stage is a node of the interview plan, and carries everything that differs from one
+stage to another: what it is for, which prompt template drives the interviewer and what
+data the prompt gets, how many questions it may ask and how long it may take, where its
+questions come from, and how its answers are treated (assessed, read as stories, checked
+for expected points, followed up when very short). Nothing else branches on a stage's
+id: adding a stage is one entry here, its prompt template and its bank questions. The
+state machine in :mod:`stages.machine` walks a plan of these; nothing here knows about
+LiveKit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
+
+QuestionKind = Literal["technical", "behavioral"]
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionSource:
+    """Where a stage's planned questions come from, taken in this order until the stage
+    has ``max_questions`` (or one, with ``count="one"``)."""
+
+    personal: Literal["resume_skills", "job_description_terms"] | None = None
+    """Questions about the candidate: one per skill found in the resume, or one about the
+    first term found in the job description, from the bank's ``personal_templates``."""
+    personal_templates: str | None = None
+    """The bank's template pool for ``personal`` (``{skill}`` / ``{term}`` placeholders)."""
+    stored: QuestionKind | None = None
+    """Questions of this type from the product database (``interview_questions``)."""
+    kind: QuestionKind | None = None
+    """The matched role's bank questions of this kind, for the candidate's level."""
+    generic_kind_too: bool = False
+    """With ``kind``: the bank's role-neutral questions of the kind join the role's (else
+    they stand in only when no role matches)."""
+    generic: str | None = None
+    """A pool of role-neutral question texts in the bank."""
+    texts: tuple[str, ...] = ()
+    """Questions written into the stage itself."""
+    count: Literal["one", "max"] = "max"
+    fill_names: bool = False
+    """Fill ``{candidate_name}`` and ``{job_role}`` in the texts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,11 +50,25 @@ class StageDef:
     title: str
     goal: str
     prompt: str
-    """Name of the prompt template in ``prompts/templates`` (without ``.txt``)."""
+    """Name of the prompt template in ``prompts/templates`` (without ``.txt``);
+    ``stage_default`` serves any stage from its id, title and goal."""
     min_questions: int
     max_questions: int
     time_budget_s: float
     skippable: bool
+    questions: QuestionSource = field(default_factory=QuestionSource)
+    context: frozenset[Literal["resume", "job_description"]] = frozenset()
+    """The candidate's documents this stage's prompt is given (fenced as data)."""
+    answers: bool = False
+    """The candidate's turns here are answers: assessed in the feedback, and followed up
+    by the offline interviewer when very short."""
+    stories: bool = False
+    """Answers are stories: their STAR parts are looked for."""
+    expected_points: bool = False
+    """Answers are checked for the points a strong answer covers (the report flags an
+    answer that missed several)."""
+    invites_questions: bool = False
+    """The candidate asks the questions here ("no more questions" finishes the stage)."""
 
     def __post_init__(self) -> None:
         if not self.id or not self.id.replace("_", "").isalnum():
@@ -40,6 +88,7 @@ GREETING = StageDef(
     max_questions=1,
     time_budget_s=60,
     skippable=False,
+    questions=QuestionSource(generic="greeting", count="one", fill_names=True),
 )
 INTRODUCTION = StageDef(
     id="introduction",
@@ -50,6 +99,8 @@ INTRODUCTION = StageDef(
     max_questions=2,
     time_budget_s=180,
     skippable=True,
+    questions=QuestionSource(generic="introduction"),
+    answers=True,
 )
 EXPERIENCE = StageDef(
     id="experience",
@@ -60,6 +111,11 @@ EXPERIENCE = StageDef(
     max_questions=3,
     time_budget_s=360,
     skippable=True,
+    questions=QuestionSource(
+        personal="resume_skills", personal_templates="experience_with_resume", generic="experience"
+    ),
+    context=frozenset({"resume"}),
+    answers=True,
 )
 TECHNICAL = StageDef(
     id="technical",
@@ -70,6 +126,15 @@ TECHNICAL = StageDef(
     max_questions=4,
     time_budget_s=540,
     skippable=True,
+    questions=QuestionSource(
+        personal="job_description_terms",
+        personal_templates="technical_with_jd",
+        stored="technical",
+        kind="technical",
+    ),
+    context=frozenset({"job_description"}),
+    answers=True,
+    expected_points=True,
 )
 BEHAVIORAL = StageDef(
     id="behavioral",
@@ -80,6 +145,9 @@ BEHAVIORAL = StageDef(
     max_questions=3,
     time_budget_s=420,
     skippable=True,
+    questions=QuestionSource(stored="behavioral", kind="behavioral", generic_kind_too=True),
+    answers=True,
+    stories=True,
 )
 CANDIDATE_QUESTIONS = StageDef(
     id="candidate_questions",
@@ -90,6 +158,8 @@ CANDIDATE_QUESTIONS = StageDef(
     max_questions=2,
     time_budget_s=180,
     skippable=True,
+    questions=QuestionSource(generic="candidate_questions", count="one"),
+    invites_questions=True,
 )
 CLOSING = StageDef(
     id="closing",
@@ -100,6 +170,7 @@ CLOSING = StageDef(
     max_questions=1,
     time_budget_s=60,
     skippable=False,
+    questions=QuestionSource(generic="closing", count="one", fill_names=True),
 )
 
 DEFAULT_PLAN: tuple[StageDef, ...] = (
@@ -118,17 +189,21 @@ class PlanError(ValueError):
     """A stage plan override names unknown stages or is otherwise unusable."""
 
 
-def build_plan(stage_ids: list[str] | None) -> tuple[StageDef, ...]:
-    """The plan for an interview: the default one, or an override by stage id.
+def build_plan(
+    stage_ids: list[str] | None, catalog: tuple[StageDef, ...] = DEFAULT_PLAN
+) -> tuple[StageDef, ...]:
+    """The plan for an interview: the whole ``catalog`` (by default the default plan), or
+    an override by stage id.
 
-    An override keeps the default order of the stages it names (so a plan cannot run
-    closing before greeting), always starts with ``greeting`` and ends with ``closing``,
-    and ignores duplicates. Unknown ids raise :class:`PlanError`.
+    An override keeps the catalog's order of the stages it names (so a plan cannot run
+    closing before greeting), always keeps the catalog's first and last stage, and ignores
+    duplicates. Unknown ids raise :class:`PlanError`.
     """
     if not stage_ids:
-        return DEFAULT_PLAN
-    unknown = [s for s in stage_ids if s not in STAGES_BY_ID]
+        return catalog
+    known = {s.id for s in catalog}
+    unknown = [s for s in stage_ids if s not in known]
     if unknown:
         raise PlanError(f"unknown stage ids: {', '.join(sorted(set(unknown)))}")
-    wanted = set(stage_ids) | {GREETING.id, CLOSING.id}
-    return tuple(s for s in DEFAULT_PLAN if s.id in wanted)
+    wanted = set(stage_ids) | {catalog[0].id, catalog[-1].id}
+    return tuple(s for s in catalog if s.id in wanted)

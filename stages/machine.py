@@ -33,7 +33,7 @@ import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from .definitions import StageDef
 
@@ -47,16 +47,7 @@ EndedBy = Literal[
     "error",
     "worker_shutdown",
 ]
-ENDED_BY_VALUES: tuple[EndedBy, ...] = (
-    "completed",
-    "candidate_request",
-    "client_request",
-    "candidate_left",
-    "time_limit",
-    "inactivity",
-    "error",
-    "worker_shutdown",
-)
+ENDED_BY_VALUES: tuple[EndedBy, ...] = get_args(EndedBy)
 Status = Literal["not_started", "running", "ending", "ended"]
 StageStatus = Literal["pending", "active", "completed", "skipped", "not_reached", "ended"]
 SkipSource = Literal["spoken", "client", "time_limit"]
@@ -286,6 +277,11 @@ class InterviewMachine:
     @property
     def terminal(self) -> bool:
         return self.ended_by is not None
+
+    @property
+    def on_last_stage(self) -> bool:
+        """The interview is in its last stage (the one that closes it)."""
+        return self.status != "not_started" and self._s.index == len(self.plan) - 1
 
     @property
     def candidate_away(self) -> bool:

@@ -83,7 +83,7 @@ def words(text: str) -> list[str]:
     return re.findall(r"[\w'’-]+", text.lower())
 
 
-def classify(text: str, *, pending_end: bool = False, stage: str | None = None) -> Intent:
+def classify(text: str, *, pending_end: bool = False, invites_questions: bool = False) -> Intent:
     """What a candidate utterance asks for. Long utterances are always answers."""
     low = " ".join(words(text))
     if not low or len(low.split()) > CONTROL_MAX_WORDS:
@@ -102,7 +102,7 @@ def classify(text: str, *, pending_end: bool = False, stage: str | None = None) 
         return Intent.REPEAT
     if _MOMENT.search(low):
         return Intent.MOMENT
-    if stage == "candidate_questions" and _NO_QUESTIONS.search(low):
+    if invites_questions and _NO_QUESTIONS.search(low):
         return Intent.NO_QUESTIONS
     return Intent.ANSWER
 
@@ -118,6 +118,8 @@ OFFLINE_LINES: dict[str, str] = {
     "moment": "Of course, take your time. Just start whenever you're ready.",
     "confirm_end": "Just to confirm: would you like to end the interview now?",
     "continue": "Great, let's continue.",
+    "anything_else": "Is there anything else you'd like to ask?",
+    "goodbye": "Thank you for your time today. Goodbye!",
     "candidate_question": (
         "That's a good question to ask. In a real interview, the interviewer would answer "
         "it here, so keep it on your list."
