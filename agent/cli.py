@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from .simulate import SimulationResult
 
 LIVEKIT_COMMANDS = ("dev", "start", "console", "connect", "download-files")
-OUR_COMMANDS = ("simulate", "outbox", "keys", "join", "report")
 USAGE = """usage: python -m agent COMMAND [options]
   dev | start       run the worker (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
   console [--text]  talk to the interviewer in this terminal
@@ -125,7 +124,7 @@ def _simulate(argv: list[str]) -> int:
     else:
         from feedback import render
 
-        print(render_text(result.row))
+        print(render.transcript_text(result.row))
         print()
         print(render.markdown(result.row, result.feedback), end="")
     if result.interview_id is None:
@@ -233,22 +232,6 @@ def _settings_and_store() -> tuple[Settings, InterviewStore]:
 def _logging() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     install_redaction()
-
-
-def render_text(row: dict) -> str:
-    lines = [
-        f"Interview {row['room_name']}: {row.get('job_role')} ({row.get('experience_level')})",
-        "",
-    ]
-    for m in row["conversation"]["messages"]:
-        who = "Interviewer" if m["role"] == "agent" else "Candidate"
-        lines.append(f"[{m['stage']}] {who}: {m['text']}")
-    skipped = ", ".join(row["skipped_stages"]) or "none"
-    lines += [
-        "",
-        f"ended_by: {row['ended_by']}   final_stage: {row['final_stage']}   skipped: {skipped}",
-    ]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,7 @@ from livekit.agents.voice.speech_handle import SpeechHandle
 from prompts import render
 from stages.machine import Effect, Ended, SilencePrompt, StageChanged
 
-from .runtime import InterviewRuntime
+from .runtime import InterviewRuntime, agent_spoke
 
 logger = logging.getLogger("interview.driver")
 
@@ -73,8 +73,8 @@ class SessionDriver:
         self._ticker: asyncio.Task[None] | None = None
         self._wrap_up_started = False
         self._llm_retries = 0
-        self.recovering: asyncio.Future[None] | None = None
-        """Set while a failed reply is being asked for again."""
+        self._retry: asyncio.Task[None] | None = None
+        """The request for a failed reply, while it runs (tracked with the other tasks)."""
         runtime.on_effects(self._on_effects)
         session.on("conversation_item_added", self._on_item)
         session.on("speech_created", self._on_speech)
@@ -101,11 +101,23 @@ class SessionDriver:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         task.set_name(name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    @property
+    def retrying(self) -> bool:
+        """A failed reply is being asked for again."""
+        return self._retry is not None and not self._retry.done()
+
+    async def settle(self, limit_s: float) -> None:
+        """Until a reply being asked for again (after a failure) has been given."""
+        if self._retry is not None:
+            await asyncio.wait_for(asyncio.shield(self._retry), limit_s)
+            self._retry = None
 
     async def _tick_loop(self) -> None:
         m = self.runtime.machine
@@ -127,11 +139,7 @@ class SessionDriver:
         handle.add_done_callback(self._on_speech_done)
 
     def _on_speech_done(self, handle: SpeechHandle) -> None:
-        spoke = any(
-            i.type == "message" and i.role == "assistant" and not i.interrupted
-            for i in handle.chat_items
-        )
-        if spoke and handle.exception() is None:
+        if agent_spoke(list(handle.chat_items)) and handle.exception() is None:
             self._llm_retries = 0
         self.runtime.speech_done(handle.id, list(handle.chat_items))
         self.publish_state()
@@ -163,7 +171,7 @@ class SessionDriver:
             # a reply that failed mid-way (LiveKit never retries once text was produced):
             # ask for the reply once more before giving up on the interview
             self._llm_retries += 1
-            self.recovering = asyncio.ensure_future(self._retry_reply())
+            self._retry = self._spawn(self._retry_reply(), "interview-reply-retry")
             return
         self.runtime.apply(self.runtime.machine.fail(f"{type(ev.source).__name__}: {kind}"))
 
@@ -274,7 +282,8 @@ class SessionDriver:
             self._spawn(self._send({**self.runtime.state(), "status": "saved"}), "saved")
 
     async def _send(self, state: dict[str, Any]) -> None:
-        assert self._publish is not None
+        if self._publish is None:
+            return
         try:
             await self._publish(state)
         except Exception as e:  # the room may be gone; state is best-effort

@@ -34,12 +34,6 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
-def forget_secret(value: str | None) -> None:
-    if value:
-        with _lock:
-            _secrets.discard(value)
-
-
 def redact(text: str) -> str:
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)

@@ -39,6 +39,8 @@ from .runtime import InterviewRuntime
 logger = logging.getLogger("interview.persist")
 
 PUSH_BUDGET_S = 5.0
+ASSESS_BUDGET_S = 45.0
+"""How long the model's assessment may take after the interview is saved."""
 CHECKPOINT_DELAY_S = 1.0
 """Longest wait, after a candidate message, for the agent's reply before checkpointing."""
 LIVE_PUSH_EVERY_S = 0.0
@@ -176,13 +178,14 @@ class InterviewPersistence:
     # ------------------------------------------------------------ the end
 
     async def finalize(
-        self, assessor: Assessor | None = None, *, assess_budget_s: float = 45.0
-    ) -> None:
+        self, assessor: Assessor | None = None, *, assess_budget_s: float = ASSESS_BUDGET_S
+    ) -> tuple[InterviewRecord, FeedbackRecord]:
         """Build the rows once, commit them locally, push them; then, if an assessor is
-        given, add the model's assessment and push the feedback again (a new revision)."""
+        given, add the model's assessment and push the feedback again (a new revision).
+        Returns the rows as last saved (a second call returns the first call's)."""
         async with self._lock:
-            if self._finalized:
-                return
+            if self.records is not None and self._finalized:
+                return self.records
             self._finalized = True
             m = self.rt.machine
             if not m.terminal:
@@ -202,7 +205,7 @@ class InterviewPersistence:
         )
         await self._push(interview, feedback, local)
         if assessor is None or feedback.feedback_data.get("status") == "failed":
-            return
+            return interview, feedback
         try:
             assessed = await asyncio.wait_for(assessor.assess(self.rt, feedback), assess_budget_s)
         except TimeoutError:
@@ -214,6 +217,7 @@ class InterviewPersistence:
         self.records = (interview, assessed)
         local = await self._commit_locally(interview, assessed)
         await self._push(interview, assessed, local)
+        return interview, assessed
 
     async def _commit_locally(self, interview: InterviewRecord, feedback: FeedbackRecord) -> bool:
         if not self._outbox_ok:

@@ -39,6 +39,14 @@ class TurnLatency:
     end_of_turn_delay_s: float | None
 
 
+def agent_spoke(items: Sequence[llm.ChatItem]) -> bool:
+    """A reply said something: one of its items is an assistant message with text."""
+    return any(
+        i.type == "message" and i.role == "assistant" and (i.text_content or "").strip()
+        for i in items
+    )
+
+
 class InterviewRuntime:
     def __init__(
         self,
@@ -205,13 +213,7 @@ class InterviewRuntime:
 
     def speech_done(self, speech_id: str, items: list[llm.ChatItem]) -> list[Effect]:
         """An agent reply (all its tool steps included) has finished playing."""
-        if speech_id in self._ignored_speech:
-            return []
-        spoke = any(
-            i.type == "message" and i.role == "assistant" and (i.text_content or "").strip()
-            for i in items
-        )
-        if not spoke:
+        if speech_id in self._ignored_speech or not agent_spoke(items):
             return []
         self.resuming = False
         m = self.machine

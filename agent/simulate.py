@@ -128,12 +128,10 @@ async def run_simulation(
             try:
                 await asyncio.wait_for(session.run(user_input=line), TURN_TIMEOUT_S)
             except Exception as e:
-                if driver.recovering is None or rt.machine.terminal:
+                if not driver.retrying or rt.machine.terminal:
                     raise
                 logger.warning("reply failed (%s); asked for it again", type(e).__name__)
-            if driver.recovering is not None:
-                await asyncio.wait_for(driver.recovering, TURN_TIMEOUT_S)
-                driver.recovering = None
+            await driver.settle(TURN_TIMEOUT_S)
         if not rt.machine.terminal:
             rt.apply(rt.machine.participant_left(final=True))
         await asyncio.wait_for(driver.ended.wait(), TURN_TIMEOUT_S)
@@ -144,14 +142,13 @@ async def run_simulation(
         await driver.aclose()
         assessor = None if offline else Assessor(settings, keys)
         try:
-            await saver.finalize(assessor)
+            records = await saver.finalize(assessor)
         finally:
             if assessor is not None:
                 await assessor.aclose()
         with contextlib.suppress(Exception):
             await session.aclose()
-    assert saver.records is not None
-    interview, feedback = saver.records
+    interview, feedback = records
     saved = saver.saved
     row = asdict(interview)
     if saved is not None:

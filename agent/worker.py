@@ -37,7 +37,7 @@ from .finalize import SessionFacts
 from .interviewer import Interviewer
 from .log import install_redaction, register_secret
 from .offline_llm import OfflineInterviewerLLM
-from .persist import InterviewPersistence
+from .persist import ASSESS_BUDGET_S, InterviewPersistence
 from .providers import (
     ProviderKeys,
     build_llm,
@@ -60,7 +60,6 @@ TURN_HANDLING = {
     "preemptive_generation": {"enabled": True},
 }
 FINALIZE_TIMEOUT_S = 8.0
-ASSESS_BUDGET_S = 45.0
 INTERVIEW_ATTRIBUTE = "interview.id"
 STARTED_ATTRIBUTE = "interview.started_at"
 OTHER_INTERVIEWER_WAIT_S = 20.0
@@ -125,7 +124,8 @@ async def session_provider_keys(
         if keys.openai is None and not console:
             raise KeyLoadError("missing_key", "no OpenAI key is available for this session")
         return keys
-    assert md.user_id is not None  # required by parse_metadata in dispatch mode
+    if md.user_id is None:  # parse_metadata requires it in dispatch mode
+        raise KeyLoadError("missing_user", "no user_id: whose keys to use is unknown")
     loaded = await load_user_keys(store, keyring_for(settings), md.user_id)
     return loaded.providers
 

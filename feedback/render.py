@@ -201,3 +201,20 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
 <section><h2>Plan</h2><ul>{plan_items}</ul></section>
 </main></body></html>
 """
+
+
+def transcript_text(row: dict[str, Any]) -> str:
+    """A saved interview row as plain text: who said what in which stage, how it ended."""
+    lines = [
+        f"Interview {row['room_name']}: {row.get('job_role')} ({row.get('experience_level')})",
+        "",
+    ]
+    for m in row["conversation"]["messages"]:
+        who = "Interviewer" if m["role"] == "agent" else "Candidate"
+        lines.append(f"[{m['stage']}] {who}: {m['text']}")
+    skipped = ", ".join(row["skipped_stages"]) or "none"
+    lines += [
+        "",
+        f"ended_by: {row['ended_by']}   final_stage: {row['final_stage']}   skipped: {skipped}",
+    ]
+    return "\n".join(lines)

@@ -154,3 +154,24 @@ def test_vectors_follow_the_written_spec_independently():
         box = AESGCM(data_key).encrypt(nonce, v["plaintext"].encode(), aad)
         body = base64.urlsafe_b64encode(nonce + box).rstrip(b"=").decode()
         assert f"v1.{v['key_id']}.{body}" == v["ciphertext"]
+
+
+def test_the_module_api_reads_the_master_keys_from_the_environment(monkeypatch):
+    """``encrypt_secret`` / ``decrypt_secret``: the documented API for code that seals keys
+    outside the worker (docs/BYOK.md), configured by ``BYOK_MASTER_KEYS`` alone."""
+    from agent import byok
+
+    master = "env:" + base64.b64encode(bytes(range(40, 72))).decode()
+    monkeypatch.setenv("BYOK_MASTER_KEYS", master)
+    monkeypatch.setattr(byok, "_keyring", None)
+    salt = new_salt()
+    sealed = byok.encrypt_secret(
+        "sk-proj-SECRETSECRET-api", user_id="u1", field="openai_key_encrypted", salt=salt
+    )
+    assert sealed.startswith("v1.env.")
+    assert (
+        byok.decrypt_secret(sealed, user_id="u1", field="openai_key_encrypted", salt=salt)
+        == "sk-proj-SECRETSECRET-api"
+    )
+    with pytest.raises(SecretDecryptionError):
+        byok.decrypt_secret(sealed, user_id="u2", field="openai_key_encrypted", salt=salt)
