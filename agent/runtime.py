@@ -54,7 +54,6 @@ class InterviewRuntime:
         *,
         room_name: str | None = None,
         identity: InterviewIdentity | None = None,
-        offline: bool,
         clock: Callable[[], float] = time.time,
         bank: QuestionBank | None = None,
         limits: Limits | None = None,
@@ -67,7 +66,6 @@ class InterviewRuntime:
         self.identity = identity
         self.md = md
         self.room_name = identity.room_name
-        self.offline = offline
         self.clock = clock
         self.bank = bank or QuestionBank.bundled()
         self.limits = limits or Limits(max_duration_s=md.max_duration_s)

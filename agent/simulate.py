@@ -17,7 +17,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from livekit.agents import AgentSession, llm
+from livekit.agents import llm
 
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore
 from persistence.outbox import Outbox
@@ -25,14 +25,11 @@ from stages.metadata import parse_metadata
 
 from .assessor import Assessor
 from .config import Settings
-from .driver import SessionDriver
-from .finalize import SessionFacts
-from .interviewer import Interviewer
 from .offline_llm import OfflineInterviewerLLM
-from .persist import InterviewPersistence
 from .providers import ProviderKeys, build_llm, model_names
 from .questions import stored_questions
 from .runtime import InterviewRuntime
+from .session import InterviewSession, Providers
 
 logger = logging.getLogger("interview.simulate")
 
@@ -98,35 +95,26 @@ async def run_simulation(
     room = room_name or f"sim-{uuid.uuid4().hex[:12]}"
     stored = await stored_questions(store, md.job_role)
     identity = identity or InterviewIdentity.new(room)
-    rt = InterviewRuntime(md, identity=identity, offline=offline, stored=stored)
+    rt = InterviewRuntime(md, identity=identity, stored=stored)
     if resume is not None:
         rt.resume_from(resume)
-    model = language_model or (OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys))
-    session: AgentSession = AgentSession(
-        llm=model, vad=None, stt=None, tts=None, turn_handling={"turn_detection": None}
-    )
-    driver = SessionDriver(session, rt, watch_silence=False)
-    agent = Interviewer(rt)
-
-    def facts() -> SessionFacts:
-        return SessionFacts(
-            mode="simulate",
-            models={**model_names(settings, offline=offline, voice=False), "llm": model.model},
-            usage=[u.model_dump() for u in session.usage.model_usage],
-            timed=False,
-        )
-
-    saver = InterviewPersistence(rt, outbox=outbox, store=store, facts=facts)
-    rt.on_message(saver.checkpoint_soon)
+    models = model_names(settings, offline=offline, voice=False)
+    if language_model is not None:
+        providers = Providers(llm=language_model, models={**models, "llm": language_model.model})
+    elif offline:
+        providers = Providers(llm=OfflineInterviewerLLM(rt), models=models)
+    else:
+        providers = Providers(llm=build_llm(settings, keys), models=models)
+    interview = InterviewSession(rt, providers, store=store, outbox=outbox, mode="simulate")
+    driver = interview.driver
     try:
-        await session.start(agent)
-        driver.start()
-        await agent.wait_for_greeting(TURN_TIMEOUT_S)
+        await interview.start()
+        await interview.wait_for_greeting(TURN_TIMEOUT_S)
         async for line in _each(lines):
             if rt.machine.terminal:
                 break
             try:
-                await asyncio.wait_for(session.run(user_input=line), TURN_TIMEOUT_S)
+                await asyncio.wait_for(interview.session.run(user_input=line), TURN_TIMEOUT_S)
             except Exception as e:
                 if not driver.retrying or rt.machine.terminal:
                     raise
@@ -139,15 +127,13 @@ async def run_simulation(
         logger.error("simulation failed: %s", type(e).__name__)
         rt.apply(rt.machine.fail(f"simulation: {type(e).__name__}"))
     finally:
-        await driver.aclose()
         assessor = None if offline else Assessor(settings, keys)
         try:
-            records = await saver.finalize(assessor)
+            records = await interview.finish(assessor)
         finally:
-            if assessor is not None:
-                await assessor.aclose()
-        with contextlib.suppress(Exception):
-            await session.aclose()
+            with contextlib.suppress(Exception):
+                await interview.session.aclose()
+    saver = interview.saver
     interview, feedback = records
     saved = saver.saved
     row = asdict(interview)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from livekit import api, rtc
-from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess, room_io
+from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 from livekit.plugins import silero
 from livekit.protocol.models import ParticipantInfo
 
@@ -32,33 +32,19 @@ from .assessor import Assessor
 from .byok import Keyring, MasterKeyError
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
 from .config import ConfigError, Settings, load_settings, store_for
-from .driver import WITHDRAWN, SessionDriver
-from .finalize import SessionFacts
-from .interviewer import Interviewer
+from .driver import WITHDRAWN
 from .log import install_redaction, register_secret
-from .offline_llm import OfflineInterviewerLLM
-from .persist import ASSESS_BUDGET_S, InterviewPersistence
+from .persist import ASSESS_BUDGET_S
 from .providers import (
     ProviderKeys,
-    build_llm,
-    build_stt,
-    build_tts,
-    model_names,
-    openai_client,
 )
 from .questions import stored_questions
 from .runtime import InterviewRuntime
+from .session import InterviewSession, providers_for
 from .session_keys import KeyLoadError, load_user_keys
 
 logger = logging.getLogger("interview.worker")
 
-TURN_HANDLING = {
-    # A candidate who pauses to think must not be cut off: wait at least 0.8 s of
-    # silence, up to 6 s when the turn detector thinks the sentence is unfinished.
-    "endpointing": {"mode": "dynamic", "min_delay": 0.8, "max_delay": 6.0},
-    "interruption": {"enabled": True, "min_duration": 0.6, "resume_false_interruption": True},
-    "preemptive_generation": {"enabled": True},
-}
 FINALIZE_TIMEOUT_S = 8.0
 INTERVIEW_ATTRIBUTE = "interview.id"
 STARTED_ATTRIBUTE = "interview.started_at"
@@ -224,29 +210,6 @@ async def _dispatched(ctx: JobContext, settings: Settings) -> None:
     )  # fmt: skip
 
 
-def session_mode(keys: ProviderKeys) -> tuple[bool, bool]:
-    """(offline, voice): no OpenAI key → the offline interviewer, text only; both keys →
-    a voice interview; an OpenAI key alone → text with the online interviewer."""
-    offline = keys.openai is None
-    return offline, keys.deepgram is not None and not offline
-
-
-def build_session(
-    settings: Settings, keys: ProviderKeys, rt: InterviewRuntime, *, vad: silero.VAD | None
-) -> AgentSession:
-    """The session for one interview: VAD → Deepgram → the interviewer model → OpenAI
-    voice when both keys are there; text with the online or offline interviewer else."""
-    offline, voice = session_mode(keys)
-    client = None if offline else openai_client(settings, keys)
-    return AgentSession(
-        llm=OfflineInterviewerLLM(rt) if offline else build_llm(settings, keys, client),
-        stt=build_stt(settings, keys, language=rt.md.language) if voice else None,
-        tts=build_tts(settings, keys, client) if voice else None,
-        vad=vad if voice else None,
-        turn_handling=TURN_HANDLING if voice else {"turn_detection": None},
-    )
-
-
 async def _room_is_free(ctx: JobContext, room: str, *, lost: str | None) -> bool:
     """True when no other interviewer serves the room, asked of the server before joining
     it (any still there may leave within ``OTHER_INTERVIEWER_WAIT_S``: a lost job's
@@ -344,44 +307,58 @@ async def run_interview(
         await store.aclose()
         await _refuse(ctx, e.code, str(e))
         return
-    offline, voice = session_mode(keys)
     started_at = f"{time.time():017.6f}"
     stored = await stored_questions(store, md.job_role)
-    rt = InterviewRuntime(md, identity=identity, offline=offline, stored=stored)
+    rt = InterviewRuntime(md, identity=identity, stored=stored)
     if resumed is not None:
         rt.resume_from(resumed)
     ctx.log_context_fields = {**ctx.log_context_fields, "interview_id": identity.interview_id}
-    session = build_session(settings, keys, rt, vad=ctx.proc.userdata.get("vad"))
-    driver = SessionDriver(
-        session, rt, publish=state_publisher(ctx.room.local_participant), watch_silence=voice
+    providers = providers_for(settings, keys, rt, vad=ctx.proc.userdata.get("vad"))
+    interview = InterviewSession(
+        rt,
+        providers,
+        store=store,
+        outbox=outbox,
+        mode="console" if console else "dispatch",
+        publish=state_publisher(ctx.room.local_participant),
+        job_id=ctx.job.id,
     )
-    ClientProtocol(rt, on_change=driver.publish_state).register(ctx.room.local_participant)
-
-    def facts() -> SessionFacts:
-        return SessionFacts(
-            mode="console" if console else "dispatch",
-            models=model_names(settings, offline=offline, voice=voice),
-            usage=[u.model_dump() for u in session.usage.model_usage],
-            timed=voice,
-            job_id=ctx.job.id,
-        )
-
-    saver = InterviewPersistence(
-        rt, outbox=outbox, store=store, facts=facts, on_saved=lambda _: driver.publish_saved()
+    ClientProtocol(rt, on_change=interview.driver.publish_state).register(
+        ctx.room.local_participant
     )
-    rt.on_message(saver.checkpoint_soon)
 
     async def on_shutdown(reason: str) -> None:
         if rt.machine.candidate_away:  # the room closed while waiting for a reconnect
             rt.apply(rt.machine.participant_left(final=True))
         try:
-            await asyncio.wait_for(saver.finalize(), FINALIZE_TIMEOUT_S)
+            await asyncio.wait_for(interview.saver.finalize(), FINALIZE_TIMEOUT_S)
         except Exception:
             logger.exception("finalize at shutdown failed")
         finally:
             await store.aclose()
 
     ctx.add_shutdown_callback(on_shutdown)
+    _watch_room(ctx.room, rt, started_at)
+    if not console:
+        await _announce(ctx, identity.interview_id, started_at)
+    logger.info(
+        "interview starting",
+        extra={"interview_id": identity.interview_id, "continued": resumed is not None},
+    )
+    await interview.start(
+        room=ctx.room, room_options=room_io.RoomOptions(close_on_disconnect=False)
+    )
+    await interview.driver.ended.wait()
+    assessor = None if keys.openai is None else Assessor(settings, keys)
+    try:
+        await asyncio.wait_for(interview.finish(assessor), FINALIZE_TIMEOUT_S + ASSESS_BUDGET_S)
+    except Exception:
+        logger.exception("finalize failed")
+    ctx.shutdown(reason=f"interview ended: {rt.machine.ended_by}")
+
+
+def _watch_room(room: rtc.Room, rt: InterviewRuntime, started_at: str) -> None:
+    """The room's comings and goings, as the interview sees them."""
 
     def on_left(p: rtc.RemoteParticipant) -> None:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
@@ -399,42 +376,16 @@ async def run_interview(
         """Two interviewers in one room (a race no start-up check can close): the one
         that started later withdraws, saved under its own id."""
         other = p.attributes.get(INTERVIEW_ATTRIBUTE)
-        if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT or not other:
+        mine = rt.identity.interview_id
+        if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT or not other or other == mine:
             return
-        if other == identity.interview_id:
-            return
-        theirs = (p.attributes.get(STARTED_ATTRIBUTE, ""), other)
-        if theirs < (started_at, identity.interview_id):
+        if (p.attributes.get(STARTED_ATTRIBUTE, ""), other) < (started_at, mine):
             logger.warning("withdrawing: another interviewer started first in this room")
             rt.apply(rt.machine.fail(WITHDRAWN))
 
-    ctx.room.on("participant_disconnected", on_left)
-    ctx.room.on("participant_connected", on_joined)
-    ctx.room.on("participant_attributes_changed", lambda _changed, p: yield_to(p))
-
-    if not console:
-        await _announce(ctx, identity.interview_id, started_at)
-    logger.info(
-        "interview starting",
-        extra={"interview_id": identity.interview_id, "continued": resumed is not None},
-    )
-    await session.start(
-        agent=Interviewer(rt),
-        room=ctx.room,
-        room_options=room_io.RoomOptions(close_on_disconnect=False),
-    )
-    driver.start()
-    await driver.ended.wait()
-    assessor = None if offline else Assessor(settings, keys)
-    try:
-        await asyncio.wait_for(saver.finalize(assessor), FINALIZE_TIMEOUT_S + ASSESS_BUDGET_S)
-    except Exception:
-        logger.exception("finalize failed")
-    finally:
-        if assessor is not None:
-            await assessor.aclose()
-    await driver.aclose()
-    ctx.shutdown(reason=f"interview ended: {rt.machine.ended_by}")
+    room.on("participant_disconnected", on_left)
+    room.on("participant_connected", on_joined)
+    room.on("participant_attributes_changed", lambda _changed, p: yield_to(p))
 
 
 FLUSH_EVERY_S = 15.0

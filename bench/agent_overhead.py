@@ -27,11 +27,8 @@ from pathlib import Path
 
 from livekit.agents import Agent, AgentSession, llm
 
-from agent.driver import SessionDriver
-from agent.finalize import SessionFacts
-from agent.interviewer import Interviewer
-from agent.persist import InterviewPersistence
 from agent.runtime import InterviewRuntime
+from agent.session import InterviewSession, Providers
 from bench.fakes import FixedLatencyLLM, FixedLatencyTTS, TimedAudioOutput
 from bench.finalize import summary
 from bench.tokens import o200k
@@ -92,29 +89,23 @@ async def run(
         require_user=False,
     )  # fmt: skip
     md.plan = long_plan()
-    rt = InterviewRuntime(
-        md, room_name="bench-overhead", offline=False, limits=Limits(max_duration_s=1e7)
-    )
+    rt = InterviewRuntime(md, room_name="bench-overhead", limits=Limits(max_duration_s=1e7))
     model = FixedLatencyLLM(lambda ctx: REPLY, ttft=ttft)
     voice = FixedLatencyTTS(ttfb=ttfb)
-    session = AgentSession(llm=model, tts=voice, vad=None, turn_handling={"turn_detection": None})
+    work = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
+    baseline_agent = Agent(instructions=rt.instructions()) if baseline else None
+    interview = InterviewSession(
+        rt, Providers(llm=model, tts=voice), store=SqliteStore(work / "store.db"),
+        outbox=Outbox(work / "outbox.db"), mode="bench", checkpoints=checkpoints,
+        agent=baseline_agent,
+    )  # fmt: skip
+    session = interview.session
     out = TimedAudioOutput()
     session.output.audio = out
-    driver = SessionDriver(session, rt, watch_silence=False)
-    work = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
-    saver = InterviewPersistence(
-        rt, outbox=Outbox(work / "outbox.db"), store=SqliteStore(work / "store.db"),
-        facts=lambda: SessionFacts(mode="bench", models={}),
-    )  # fmt: skip
-    if checkpoints:
-        rt.on_message(saver.checkpoint_soon)
-    agent: Agent = Agent(instructions=rt.instructions()) if baseline else Interviewer(rt)
     overhead, totals, tokens = [], [], {}
     try:
-        await session.start(agent)
-        driver.start()
-        if isinstance(agent, Interviewer):
-            await agent.wait_for_greeting(30)
+        await interview.start()
+        await interview.wait_for_greeting(30)
         for turn in range(1, turns + 1):
             await asyncio.sleep(gap)  # the candidate thinking and speaking
             n_out, n_llm, n_tts = (
@@ -136,8 +127,7 @@ async def run(
             if rt.machine.terminal and not baseline:
                 break
     finally:
-        await driver.aclose()
-        await session.aclose()
+        await interview.aclose()
     ratio = tokens[60]["sent_to_llm"] / tokens[5]["sent_to_llm"] if 60 in tokens else None
     return {
         "command": f"python -m bench.agent_overhead --turns {turns} --ttft {ttft} --ttfb {ttfb} "

@@ -89,14 +89,15 @@ async def _session(
 
     import psutil
     from livekit import rtc
-    from livekit.agents import Agent, AgentSession, stt, utils
+    from livekit.agents import Agent, stt, utils
     from livekit.agents.voice.io import AudioInput
     from livekit.plugins import silero
 
-    from agent.driver import SessionDriver
-    from agent.interviewer import Interviewer
     from agent.runtime import InterviewRuntime
+    from agent.session import InterviewSession, Providers
     from bench.fakes import FixedLatencyLLM, FixedLatencyTTS, TimedAudioOutput
+    from persistence import SqliteStore
+    from persistence.outbox import Outbox
     from stages.metadata import parse_metadata
 
     class DelayedSTT(stt.STT):
@@ -139,25 +140,29 @@ async def _session(
     proc = psutil.Process(os.getpid())
     vad = silero.VAD.load(min_silence_duration=VAD_SILENCE_S)
     md = parse_metadata('{"job_role": "Backend Developer"}', require_user=False)
-    rt = InterviewRuntime(md, room_name=f"cap-{os.getpid()}", offline=False)
+    rt = InterviewRuntime(md, room_name=f"cap-{os.getpid()}")
     model = FixedLatencyLLM(lambda ctx: "Thank you. Could you tell me a little more?", ttft=TTFT_S)
     voice = FixedLatencyTTS(ttfb=TTFB_S, audio_s=1.0)
-    session = AgentSession(
-        stt=DelayedSTT(),
-        vad=vad,
+    providers = Providers(
         llm=model,
+        stt=DelayedSTT(),
         tts=voice,
+        vad=vad,
         turn_handling={
             "turn_detection": "vad",
             "endpointing": {"mode": "fixed", "min_delay": ENDPOINTING_S, "max_delay": 3.0},
             "preemptive_generation": {"enabled": False},
         },
     )
+    work = Path(tempfile.mkdtemp(prefix="bench-capacity-"))
+    interview = InterviewSession(
+        rt, providers, store=SqliteStore(work / "s.db"), outbox=Outbox(work / "o.db"),
+        mode="bench", checkpoints=False, watch_silence=False,
+        agent=Agent(instructions=rt.instructions()) if baseline else None,
+    )  # fmt: skip
     audio_in, audio_out = RealtimeInput(), TimedAudioOutput()
-    session.input.audio = audio_in
-    session.output.audio = audio_out
-    driver = SessionDriver(session, rt, watch_silence=False)
-    agent: Agent = Agent(instructions=rt.instructions()) if baseline else Interviewer(rt)
+    interview.session.input.audio = audio_in
+    interview.session.output.audio = audio_out
 
     async def pump(seq: list[rtc.AudioFrame]) -> float:
         next_t = time.perf_counter()
@@ -175,10 +180,8 @@ async def _session(
             await asyncio.sleep(max(0.0, next_t - time.perf_counter()))
 
     await asyncio.sleep(max(0.0, start_at - time.time()))
-    await session.start(agent)
-    driver.start()
-    if isinstance(agent, Interviewer):
-        await agent.wait_for_greeting(30)
+    await interview.start()
+    await interview.wait_for_greeting(30)
     cpu0, wall0 = sum(proc.cpu_times()[:2]), time.perf_counter()
     out: list[dict] = []
     for turn in range(turns):
@@ -202,8 +205,7 @@ async def _session(
     cpu = sum(proc.cpu_times()[:2]) - cpu0
     wall = time.perf_counter() - wall0
     uss = proc.memory_full_info().uss
-    await driver.aclose()
-    await session.aclose()
+    await interview.aclose()
     results.put(
         {"turns": out, "cpu_per_s": cpu / wall, "uss_mb": uss / 2**20, "missed": turns - len(out)}
     )

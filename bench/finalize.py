@@ -48,7 +48,7 @@ def long_interview(messages: int, room: str) -> InterviewRuntime:
         require_user=False,
     )
     clock = Clock()
-    rt = InterviewRuntime(md, room_name=room, offline=True, clock=clock)
+    rt = InterviewRuntime(md, room_name=room, clock=clock)
     rt.machine.start()
     for i in range(messages // 2):
         clock.now += 20

@@ -5,7 +5,8 @@
 Room: a local LiveKit server (dev mode, loopback), the worker as users start it
 (``python -m agent start``), the real PostgreSQL + PostgREST stack, and a candidate on the
 ``livekit`` real-time SDK publishing espeak-ng speech in real time. In process: the
-worker's own ``build_session`` with the same speech fed through an in-process microphone.
+worker's own session (``InterviewSession``, ``providers_for``) with the same speech fed
+through an in-process microphone.
 Both use the same local OpenAI- and Deepgram-compatible servers, which answer at once
 (the model's first token and the voice's first audio within a few ms; the transcript 300
 ms after speech ends, Deepgram's endpointing), the real Silero VAD and the production turn
@@ -33,12 +34,13 @@ from typing import Any
 from livekit.agents import utils
 
 from agent.config import Settings
-from agent.driver import SessionDriver
-from agent.interviewer import Interviewer
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
-from agent.worker import build_session, load_vad
+from agent.session import InterviewSession, providers_for
+from agent.worker import load_vad
 from bench.fakes import Microphone, TimedAudioOutput, frames_of
+from persistence import SqliteStore
+from persistence.outbox import Outbox
 from stages.metadata import parse_metadata
 from tests.fake_deepgram import FakeDeepgram
 from tests.fake_openai import FakeOpenAI
@@ -184,17 +186,17 @@ async def in_process(turns: int, work: Path) -> dict[str, Any]:
         vad = load_vad()
         while len(voice_to_voice) < turns:
             md = parse_metadata('{"job_role": "Backend Developer"}', require_user=False)
-            rt = InterviewRuntime(md, room_name=f"bench-{uuid.uuid4().hex[:6]}", offline=False)
-            session = build_session(settings, keys, rt, vad=vad)
+            rt = InterviewRuntime(md, room_name=f"bench-{uuid.uuid4().hex[:6]}")
+            interview = InterviewSession(
+                rt, providers_for(settings, keys, rt, vad=vad), store=SqliteStore(work / "s.db"),
+                outbox=Outbox(work / "o.db"), mode="bench", checkpoints=False,
+            )  # fmt: skip
             mic, speaker = Microphone(rate=48000), TimedAudioOutput()
-            session.input.audio, session.output.audio = mic, speaker
-            driver = SessionDriver(session, rt, watch_silence=True)
-            agent = Interviewer(rt)
+            interview.session.input.audio, interview.session.output.audio = mic, speaker
             mic.on()
             try:
-                await session.start(agent)
-                driver.start()
-                await agent.wait_for_greeting(30)
+                await interview.start()
+                await interview.wait_for_greeting(30)
                 while len(voice_to_voice) < turns and not rt.machine.terminal:
                     replies = len(speaker.first_frames)
                     line = deepgram.lines[deepgram.next_line]
@@ -206,9 +208,8 @@ async def in_process(turns: int, work: Path) -> dict[str, Any]:
                     x.end_of_turn_delay_s for x in rt.latencies if x.end_of_turn_delay_s is not None
                 ]
             finally:
-                await driver.aclose()
+                await interview.aclose()
                 await mic.off()
-                await session.aclose()
     return {"voice_to_voice": summary(voice_to_voice),
             "end_of_turn_decision": summary(end_of_turn[: len(voice_to_voice)]),
             "after_the_decision": _after(voice_to_voice, end_of_turn)}  # fmt: skip

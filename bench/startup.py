@@ -21,23 +21,22 @@ import asyncio
 import base64
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
-from livekit.agents import AgentSession
-
 from agent.byok import Keyring, new_salt
 from agent.config import Settings
-from agent.driver import SessionDriver
-from agent.interviewer import Interviewer
 from agent.providers import build_llm, build_stt, build_tts, openai_client
 from agent.questions import stored_questions
 from agent.runtime import InterviewRuntime
+from agent.session import InterviewSession, Providers
 from agent.session_keys import load_user_keys
 from agent.worker import prewarm
 from bench.fakes import FixedLatencyLLM, FixedLatencyTTS, TimedAudioOutput
 from bench.finalize import summary
-from persistence import KEY_COLUMNS, KeyRow
+from persistence import KEY_COLUMNS, KeyRow, SqliteStore
+from persistence.outbox import Outbox
 from persistence.supabase_store import SupabaseStore
 from stages.metadata import parse_metadata
 from tests.stack.local_supabase import LocalSupabase
@@ -74,6 +73,7 @@ async def run(runs: int, ttft: float, ttfb: float) -> dict:
         await load_user_keys(store, ring, user)  # warm the HTTP connection, as a worker would
         t = time.perf_counter()
         prewarm(_Proc())  # what the worker does once per job process, before any job
+        work = Path(tempfile.mkdtemp(prefix="bench-startup-"))
         prewarm_s = time.perf_counter() - t
         for n in range(runs):
             t0 = time.perf_counter()
@@ -87,21 +87,20 @@ async def run(runs: int, ttft: float, ttfb: float) -> dict:
             build_tts(settings, keys, client)
             t3 = time.perf_counter()
             stored = await stored_questions(store, md.job_role)
-            rt = InterviewRuntime(md, room_name=f"startup-{n}", offline=False, stored=stored)
+            rt = InterviewRuntime(md, room_name=f"startup-{n}", stored=stored)
             t4 = time.perf_counter()
             model = FixedLatencyLLM(lambda ctx: "Hello Ada, ready to begin?", ttft=ttft)
             voice = FixedLatencyTTS(ttfb=ttfb)
-            session = AgentSession(
-                llm=model, tts=voice, vad=None, turn_handling={"turn_detection": None}
-            )
+            interview = InterviewSession(
+                rt, Providers(llm=model, tts=voice), store=SqliteStore(work / "s.db"),
+                outbox=Outbox(work / "o.db"), mode="bench", checkpoints=False,
+            )  # fmt: skip
             out = TimedAudioOutput()
-            session.output.audio = out
-            driver = SessionDriver(session, rt, watch_silence=False)
-            await session.start(Interviewer(rt))
+            interview.session.output.audio = out
+            await interview.start()
             await out.first_frame.wait()
             t5 = out.first_frames[0]
-            await driver.aclose()
-            await session.aclose()
+            await interview.aclose()
             for key, value in (
                 ("config_and_metadata", t1 - t0), ("keys_load_and_open", t2 - t1),
                 ("plugin_construction", t3 - t2), ("runtime_and_question_plan", t4 - t3),

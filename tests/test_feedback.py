@@ -111,7 +111,7 @@ ANSWERS = [
 def finished_runtime() -> InterviewRuntime:
     md = parse_metadata(json.dumps({"job_role": "Backend Developer", "experience_level": "mid"}),
                         require_user=False)  # fmt: skip
-    rt = InterviewRuntime(md, room_name="room-feedback", offline=False)
+    rt = InterviewRuntime(md, room_name="room-feedback")
     t = 1_800_000_000.0
     for n, ((stage, q), a) in enumerate(zip(QUESTIONS, ANSWERS, strict=True)):
         rt.transcript.add(item_id=f"q{n}", role="agent", text=q, stage=stage, started_at=t)
@@ -238,7 +238,7 @@ async def test_out_of_range_scores_are_rejected_not_saved():
 
 def _technical_only(*, gap: bool) -> InterviewRuntime:
     md = parse_metadata('{"job_role": "Backend Developer"}', require_user=False)
-    rt = InterviewRuntime(md, room_name="room-gap", offline=True)
+    rt = InterviewRuntime(md, room_name="room-gap")
     q = "Explain the difference between SQL and NoSQL databases."
     rt.transcript.add(item_id="q", role="agent", text=q, stage="technical", started_at=1.0)
     answer = rt.transcript.add(

@@ -38,7 +38,7 @@ async def test_interview_turns_through_the_openai_plugin():
         ),
         require_user=False,
     )
-    rt = InterviewRuntime(md, room_name="room-openai", offline=False)
+    rt = InterviewRuntime(md, room_name="room-openai")
     async with FakeOpenAI(decide) as server:
         settings = Settings(_env_file=None, openai_base_url=server.base_url)
         model = build_llm(settings, ProviderKeys(openai=TEST_KEY))

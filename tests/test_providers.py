@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent.config import Settings
 from agent.providers import ProviderKeys, build_stt, build_tts
-from agent.worker import TURN_HANDLING
+from agent.session import TURN_HANDLING
 
 KEYS = ProviderKeys(openai="sk-test-not-a-real-key-0123456789", deepgram="dg-test-0123456789abcdef")
 

@@ -24,9 +24,7 @@ METADATA = json.dumps(
 
 
 def runtime(room: str = "room-test") -> InterviewRuntime:
-    return InterviewRuntime(
-        parse_metadata(METADATA, require_user=False), room_name=room, offline=False
-    )
+    return InterviewRuntime(parse_metadata(METADATA, require_user=False), room_name=room)
 
 
 async def start(rt: InterviewRuntime, model, publish=None):
@@ -115,7 +113,6 @@ async def test_repeat_tool_gets_the_last_question():
 
 async def test_offline_interviewer_uses_the_same_tools():
     rt = runtime()
-    rt.offline = True
     session, driver = await start(rt, OfflineInterviewerLLM(rt))
     try:
         first = rt.transcript.messages[0]

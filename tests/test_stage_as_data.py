@@ -43,7 +43,7 @@ SAID = [
 async def test_a_stage_defined_only_in_test_data_runs_a_whole_interview():
     md = parse_metadata('{"job_role": "Clinic Manager"}', require_user=False)
     md.plan = build_plan(["case_study"], catalog=CATALOG)
-    rt = InterviewRuntime(md, room_name="room-case-study", offline=True)
+    rt = InterviewRuntime(md, room_name="room-case-study")
     session = AgentSession(
         llm=OfflineInterviewerLLM(rt), vad=None, turn_handling={"turn_detection": None}
     )

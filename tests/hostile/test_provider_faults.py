@@ -84,9 +84,9 @@ async def test_persistent_fault_ends_gracefully_and_keeps_the_transcript(tmp_pat
 
 async def test_stalled_stream_times_out_and_ends_gracefully(tmp_path, monkeypatch):
     # a short per-request timeout so the stall is detected quickly
-    import agent.simulate as sim
+    import agent.session as assembly
 
-    original = sim.AgentSession
+    original = assembly.AgentSession
 
     def fast_timeouts(*args, **kwargs):
         kwargs["conn_options"] = SessionConnectOptions(
@@ -94,7 +94,7 @@ async def test_stalled_stream_times_out_and_ends_gracefully(tmp_path, monkeypatc
         )
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(sim, "AgentSession", fast_timeouts)
+    monkeypatch.setattr(assembly, "AgentSession", fast_timeouts)
     server, _ = server_with({"stall_after": 1}, on_call=2, times=100)
     async with server:
         result = await simulate(server, tmp_path, "room-stall")
@@ -105,14 +105,10 @@ async def test_stalled_stream_times_out_and_ends_gracefully(tmp_path, monkeypatc
 
 
 async def test_tts_failure_ends_gracefully_and_saves(tmp_path):
-    from livekit.agents import AgentSession
 
-    from agent.driver import SessionDriver
-    from agent.finalize import SessionFacts
-    from agent.interviewer import Interviewer
-    from agent.persist import InterviewPersistence
     from agent.providers import ProviderKeys, build_tts
     from agent.runtime import InterviewRuntime
+    from agent.session import InterviewSession, Providers
     from bench.fakes import TimedAudioOutput
     from stages.metadata import parse_metadata
 
@@ -121,29 +117,23 @@ async def test_tts_failure_ends_gracefully_and_saves(tmp_path):
     async with FakeOpenAI(lambda body: {"content": "unused"}) as server:
         server.speech_status = 500
         settings = Settings(_env_file=None, openai_base_url=server.base_url)
-        rt = InterviewRuntime(
-            parse_metadata("{}", require_user=False), room_name="room-tts", offline=False
-        )
-        session = AgentSession(
+        rt = InterviewRuntime(parse_metadata("{}", require_user=False), room_name="room-tts")
+        providers = Providers(
             llm=ScriptedLLM({"<start>": "Hello! Are you ready to begin?"}),
             tts=build_tts(settings, ProviderKeys(openai=KEY)),
-            vad=None,
-            turn_handling={"turn_detection": None},
         )
-        session.output.audio = TimedAudioOutput()
-        driver = SessionDriver(session, rt, watch_silence=False)
-        saver = InterviewPersistence(
-            rt, outbox=Outbox(tmp_path / "o.db"), store=SqliteStore(tmp_path / "s.db"),
-            facts=lambda: SessionFacts(mode="test", models={}),
+        interview = InterviewSession(
+            rt, providers, store=SqliteStore(tmp_path / "s.db"), outbox=Outbox(tmp_path / "o.db"),
+            mode="test", checkpoints=False,
         )  # fmt: skip
+        interview.session.output.audio = TimedAudioOutput()
+        saver = interview.saver
         try:
-            await session.start(Interviewer(rt))
-            driver.start()
-            await asyncio.wait_for(driver.ended.wait(), 60)
+            await interview.start()
+            await asyncio.wait_for(interview.driver.ended.wait(), 60)
         finally:
-            await driver.aclose()
-            await saver.finalize()
-            await session.aclose()
+            await interview.finish()
+            await interview.session.aclose()
         assert server.speech_requests >= 1
     assert rt.machine.ended_by == "error"
     assert (rt.machine.end_reason or "").startswith("TTS")

@@ -1,7 +1,7 @@
 """The voice path under a speech-to-text outage: the real Deepgram plugin on a WebSocket
 to the local Deepgram-compatible server, the real Silero VAD on espeak-ng speech fed in
 real time, the real OpenAI plugins (model and voice) on the local OpenAI-compatible
-server, and the worker's own session wiring (``build_session``).
+server, and the worker's own session wiring (``InterviewSession``, ``providers_for``).
 
 A stream dropped mid-answer is reconnected and the interview goes on (the words heard
 by the dropped stream are lost with it); a stream that cannot be reconnected ends the
@@ -24,13 +24,11 @@ from livekit import rtc
 from livekit.agents import utils
 
 from agent.config import Settings
-from agent.driver import SessionDriver
-from agent.finalize import SessionFacts
-from agent.interviewer import Interviewer
 from agent.persist import InterviewPersistence
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
-from agent.worker import build_session, load_vad
+from agent.session import InterviewSession, providers_for
+from agent.worker import load_vad
 from bench.fakes import Microphone, TimedAudioOutput, frames_of
 from persistence import SqliteStore
 from persistence.outbox import Outbox
@@ -96,22 +94,18 @@ async def voice_interview(
         )
         keys = ProviderKeys(openai=OPENAI_KEY, deepgram=DEEPGRAM_KEY)
         md = parse_metadata('{"job_role": "Backend Developer"}', require_user=False)
-        rt = InterviewRuntime(md, room_name=tmp_path.name, offline=False)
-        session = build_session(settings, keys, rt, vad=load_vad())
-        mic, speaker = Microphone(), TimedAudioOutput()
-        session.input.audio, session.output.audio = mic, speaker
-        driver = SessionDriver(session, rt, watch_silence=True)
-        saver = InterviewPersistence(
-            rt, outbox=Outbox(tmp_path / "o.db"), store=SqliteStore(tmp_path / "s.db"),
-            facts=lambda: SessionFacts(mode="test", models={}, timed=True),
+        rt = InterviewRuntime(md, room_name=tmp_path.name)
+        interview = InterviewSession(
+            rt, providers_for(settings, keys, rt, vad=load_vad()),
+            store=SqliteStore(tmp_path / "s.db"), outbox=Outbox(tmp_path / "o.db"), mode="test",
         )  # fmt: skip
-        rt.on_message(saver.checkpoint_soon)
-        agent = Interviewer(rt)
+        mic, speaker = Microphone(), TimedAudioOutput()
+        interview.session.input.audio, interview.session.output.audio = mic, speaker
+        saver = interview.saver
         mic.on()
         try:
-            await session.start(agent)
-            driver.start()
-            await agent.wait_for_greeting(30)
+            await interview.start()
+            await interview.wait_for_greeting(30)
             for frames in speech:
                 if rt.machine.terminal:
                     break
@@ -122,12 +116,11 @@ async def voice_interview(
                 await asyncio.sleep(0.5)
             if not rt.machine.terminal:
                 rt.apply(rt.machine.participant_left(final=True))
-            await asyncio.wait_for(driver.ended.wait(), 30)
+            await asyncio.wait_for(interview.driver.ended.wait(), 30)
         finally:
-            await driver.aclose()
-            await saver.finalize()
+            await interview.finish()
             await mic.off()
-            await session.aclose()
+            await interview.session.aclose()
         return rt, saver, list(rt.errors)
 
 

@@ -1,0 +1,172 @@
+"""One interview in one LiveKit ``AgentSession``: the single place a session is assembled.
+
+The worker (dispatch and console), ``simulate``, the benchmarks and the voice-path tests
+all build their interview here, so the order-sensitive wiring exists once: the runtime,
+the providers, the session, the driver that binds them, the saver and its checkpoints,
+the ``Interviewer`` agent. What differs between them is data: which providers
+(:func:`providers_for` chooses the production ones from the keys), whether there is a
+room, where the state goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import Agent, AgentSession, llm, room_io, stt, tts, vad
+
+from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveResult
+from persistence.outbox import Outbox
+
+from .assessor import Assessor
+from .config import Settings
+from .driver import SessionDriver, StatePublisher
+from .finalize import SessionFacts
+from .interviewer import Interviewer
+from .offline_llm import OfflineInterviewerLLM
+from .persist import InterviewPersistence
+from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names, openai_client
+from .runtime import InterviewRuntime
+
+TURN_HANDLING: dict[str, Any] = {
+    # A candidate who pauses to think must not be cut off: wait at least 0.8 s of
+    # silence, up to 6 s when the turn detector thinks the sentence is unfinished.
+    "endpointing": {"mode": "dynamic", "min_delay": 0.8, "max_delay": 6.0},
+    "interruption": {"enabled": True, "min_duration": 0.6, "resume_false_interruption": True},
+    "preemptive_generation": {"enabled": True},
+}
+TEXT_ONLY: dict[str, Any] = {"turn_detection": None}
+
+
+@dataclass(slots=True)
+class Providers:
+    """What a session talks to. A voice session has all of speech-to-text, voice and VAD."""
+
+    llm: llm.LLM
+    stt: stt.STT | None = None
+    tts: tts.TTS | None = None
+    vad: vad.VAD | None = None
+    turn_handling: dict[str, Any] = field(default_factory=lambda: dict(TEXT_ONLY))
+    models: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def voice(self) -> bool:
+        return self.stt is not None and self.tts is not None
+
+
+def session_mode(keys: ProviderKeys) -> tuple[bool, bool]:
+    """(offline, voice): no OpenAI key → the offline interviewer, text only; both keys →
+    a voice interview; an OpenAI key alone → text with the online interviewer."""
+    offline = keys.openai is None
+    return offline, keys.deepgram is not None and not offline
+
+
+def providers_for(
+    settings: Settings, keys: ProviderKeys, rt: InterviewRuntime, *, vad: vad.VAD | None
+) -> Providers:
+    """The production choice: VAD → Deepgram → the interviewer model → OpenAI voice when
+    both keys are there; text with the online or offline interviewer else."""
+    offline, voice = session_mode(keys)
+    models = model_names(settings, offline=offline, voice=voice)
+    if offline:
+        return Providers(llm=OfflineInterviewerLLM(rt), models=models)
+    client = openai_client(settings, keys)
+    model = build_llm(settings, keys, client)
+    if not voice:
+        return Providers(llm=model, models=models)
+    return Providers(
+        llm=model,
+        stt=build_stt(settings, keys, language=rt.md.language),
+        tts=build_tts(settings, keys, client),
+        vad=vad,
+        turn_handling=dict(TURN_HANDLING),
+        models=models,
+    )
+
+
+class InterviewSession:
+    """The runtime, the ``AgentSession``, the driver, the saver and the agent of one
+    interview, wired in the one order that works."""
+
+    def __init__(
+        self,
+        rt: InterviewRuntime,
+        providers: Providers,
+        *,
+        store: InterviewStore,
+        outbox: Outbox,
+        mode: str,
+        publish: StatePublisher | None = None,
+        job_id: str | None = None,
+        checkpoints: bool = True,
+        on_saved: Callable[[SaveResult], None] | None = None,
+        watch_silence: bool | None = None,
+        agent: Agent | None = None,
+    ) -> None:
+        """``watch_silence``: prompt a silent candidate (default: in voice sessions).
+        ``agent``: another agent in place of the ``Interviewer`` (the benchmarks' plain
+        LiveKit baseline)."""
+        self.rt = rt
+        self.providers = providers
+        self.mode = mode
+        self.job_id = job_id
+        self.session: AgentSession = AgentSession(
+            llm=providers.llm,
+            stt=providers.stt,
+            tts=providers.tts,
+            vad=providers.vad if providers.voice else None,
+            turn_handling=providers.turn_handling,
+        )
+        silence = providers.voice if watch_silence is None else watch_silence
+        self.driver = SessionDriver(self.session, rt, publish=publish, watch_silence=silence)
+        self.saver = InterviewPersistence(
+            rt,
+            outbox=outbox,
+            store=store,
+            facts=self.facts,
+            on_saved=on_saved or (lambda _: self.driver.publish_saved()),
+        )
+        if checkpoints:
+            rt.on_message(self.saver.checkpoint_soon)
+        self.agent: Agent = agent or Interviewer(rt)
+
+    def facts(self) -> SessionFacts:
+        return SessionFacts(
+            mode=self.mode,
+            models=self.providers.models,
+            usage=[u.model_dump() for u in self.session.usage.model_usage],
+            timed=self.providers.voice,
+            job_id=self.job_id,
+        )
+
+    async def start(
+        self, *, room: rtc.Room | None = None, room_options: room_io.RoomOptions | None = None
+    ) -> None:
+        if room is None:
+            await self.session.start(self.agent)
+        else:
+            await self.session.start(agent=self.agent, room=room, room_options=room_options)
+        self.driver.start()
+
+    async def wait_for_greeting(self, limit_s: float) -> None:
+        """Until the interviewer's opening words have been delivered."""
+        if isinstance(self.agent, Interviewer):
+            await self.agent.wait_for_greeting(limit_s)
+
+    async def finish(
+        self, assessor: Assessor | None = None
+    ) -> tuple[InterviewRecord, FeedbackRecord]:
+        """Save the interview (and the model's assessment, with an assessor), then stop
+        driving the session. Returns the rows as last saved."""
+        try:
+            return await self.saver.finalize(assessor)
+        finally:
+            if assessor is not None:
+                await assessor.aclose()
+            await self.driver.aclose()
+
+    async def aclose(self) -> None:
+        await self.driver.aclose()
+        await self.session.aclose()
