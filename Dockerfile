@@ -19,6 +19,7 @@ COPY stages ./stages
 COPY prompts ./prompts
 COPY persistence ./persistence
 COPY feedback ./feedback
+COPY interview ./interview
 RUN pip install -c constraints.txt . \
     && mkdir -p /app/data && chown interviewer:interviewer /app/data
 

@@ -16,6 +16,8 @@ import openai as oai
 from livekit.agents import llm, stt, tts
 from livekit.plugins import deepgram, openai
 
+from interview.assessor import Assessor
+
 from .config import Settings
 from .offline_llm import OFFLINE_MODEL
 
@@ -134,3 +136,10 @@ def model_names(settings: Settings, *, offline: bool, voice: bool) -> dict[str, 
         "tts_voice": settings.interview_tts_voice if voice else None,
         "vad": "silero" if voice else None,
     }
+
+
+def assessor_for(settings: Settings, keys: ProviderKeys) -> Assessor | None:
+    """The model's assessment with the user's own key (none without an OpenAI key)."""
+    if not keys.openai:
+        return None
+    return Assessor(openai_client(settings, keys), model=settings.interview_llm_model)

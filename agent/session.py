@@ -17,16 +17,16 @@ from typing import Any
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, llm, room_io, stt, tts, vad
 
+from interview.assessor import Assessor
+from interview.rows import SessionFacts
+from interview.saving import InterviewPersistence
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveResult
 from persistence.outbox import Outbox
 
-from .assessor import Assessor
 from .config import Settings
 from .driver import SessionDriver, StatePublisher
-from .finalize import SessionFacts
 from .interviewer import Interviewer
 from .offline_llm import OfflineInterviewerLLM
-from .persist import InterviewPersistence
 from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names, openai_client
 from .runtime import InterviewRuntime
 

@@ -23,10 +23,9 @@ from persistence import InterviewIdentity, InterviewRecord, InterviewStore
 from persistence.outbox import Outbox
 from stages.metadata import parse_metadata
 
-from .assessor import Assessor
 from .config import Settings
 from .offline_llm import OfflineInterviewerLLM
-from .providers import ProviderKeys, build_llm, model_names
+from .providers import ProviderKeys, assessor_for, build_llm, model_names
 from .questions import stored_questions
 from .runtime import InterviewRuntime
 from .session import InterviewSession, Providers
@@ -127,7 +126,7 @@ async def run_simulation(
         logger.error("simulation failed: %s", type(e).__name__)
         rt.apply(rt.machine.fail(f"simulation: {type(e).__name__}"))
     finally:
-        assessor = None if offline else Assessor(settings, keys)
+        assessor = None if offline else assessor_for(settings, keys)
         try:
             records = await interview.finish(assessor)
         finally:

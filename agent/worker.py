@@ -20,6 +20,7 @@ from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 from livekit.plugins import silero
 from livekit.protocol.models import ParticipantInfo
 
+from interview.saving import ASSESS_BUDGET_S
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
 from prompts.loader import load_all
@@ -28,16 +29,12 @@ from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
 from stages.transcript import parse_iso
 
 from . import providers
-from .assessor import Assessor
 from .byok import Keyring, MasterKeyError
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
 from .config import ConfigError, Settings, load_settings, store_for
 from .driver import WITHDRAWN
 from .log import install_redaction, register_secret
-from .persist import ASSESS_BUDGET_S
-from .providers import (
-    ProviderKeys,
-)
+from .providers import ProviderKeys, assessor_for
 from .questions import stored_questions
 from .runtime import InterviewRuntime
 from .session import InterviewSession, providers_for
@@ -349,7 +346,7 @@ async def run_interview(
         room=ctx.room, room_options=room_io.RoomOptions(close_on_disconnect=False)
     )
     await interview.driver.ended.wait()
-    assessor = None if keys.openai is None else Assessor(settings, keys)
+    assessor = assessor_for(settings, keys)
     try:
         await asyncio.wait_for(interview.finish(assessor), FINALIZE_TIMEOUT_S + ASSESS_BUDGET_S)
     except Exception:

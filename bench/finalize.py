@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.finalize import SessionFacts, build_records
 from agent.runtime import InterviewRuntime
+from interview.rows import SessionFacts, build_records
 from persistence import InterviewIdentity
 from persistence.outbox import Outbox
 from persistence.supabase_store import SupabaseStore

@@ -8,10 +8,8 @@ from dataclasses import asdict
 
 import pytest
 
-from agent.assessor import Assessor
 from agent.config import Settings
-from agent.finalize import SessionFacts, build_records
-from agent.providers import ProviderKeys
+from agent.providers import ProviderKeys, openai_client
 from agent.runtime import InterviewRuntime
 from feedback.grounding import is_verbatim
 from feedback.metrics import (
@@ -23,6 +21,8 @@ from feedback.metrics import (
     words_per_minute,
 )
 from feedback.schema import FeedbackData
+from interview.assessor import Assessor
+from interview.rows import SessionFacts, build_records
 from stages.metadata import parse_metadata
 
 from .fake_openai import FakeOpenAI
@@ -157,9 +157,8 @@ async def assess_with(replies, *, timeout_s=5.0):
 
     async with FakeOpenAI(decide) as server:
         settings = Settings(_env_file=None, openai_base_url=server.base_url)
-        assessor = Assessor(
-            settings, ProviderKeys(openai="sk-test-0123456789abcdef"), timeout_s=timeout_s
-        )
+        client = openai_client(settings, ProviderKeys(openai="sk-test-0123456789abcdef"))
+        assessor = Assessor(client, model=settings.interview_llm_model, timeout_s=timeout_s)
         try:
             result = await assessor.assess(rt, partial)
         finally:

@@ -7,11 +7,11 @@ import asyncio
 from livekit.agents import AgentSession
 
 from agent.driver import SessionDriver
-from agent.finalize import SessionFacts, build_records
 from agent.interviewer import Interviewer
 from agent.offline_llm import OfflineInterviewerLLM
 from agent.runtime import InterviewRuntime
 from feedback.schema import FeedbackData
+from interview.rows import SessionFacts, build_records
 from stages.definitions import CLOSING, GREETING, QuestionSource, StageDef, build_plan
 from stages.metadata import parse_metadata
 

@@ -53,7 +53,7 @@ async def test_feedback_that_raises_costs_only_the_feedback(tmp_path, monkeypatc
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug in feedback code")
 
-    monkeypatch.setattr("agent.finalize.offline_feedback", broken)
+    monkeypatch.setattr("interview.rows.offline_feedback", broken)
     script = [
         "Yes, ready.",
         "I am a nurse with eight years on a cardiac ward.",

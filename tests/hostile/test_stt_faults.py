@@ -24,12 +24,12 @@ from livekit import rtc
 from livekit.agents import utils
 
 from agent.config import Settings
-from agent.persist import InterviewPersistence
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, providers_for
 from agent.worker import load_vad
 from bench.fakes import Microphone, TimedAudioOutput, frames_of
+from interview.saving import InterviewPersistence
 from persistence import SqliteStore
 from persistence.outbox import Outbox
 from stages.metadata import parse_metadata

@@ -23,7 +23,7 @@ from stages.machine import InterviewMachine
 from stages.text import clean_json
 from stages.transcript import conversation_json, iso
 
-from .runtime import InterviewRuntime
+from .record import Interview
 
 logger = logging.getLogger("interview.finalize")
 T = TypeVar("T")
@@ -98,7 +98,7 @@ def _part(name: str, build: Callable[[], T], failed: list[str]) -> T | None:
 
 
 def build_interview(
-    rt: InterviewRuntime,
+    rt: Interview,
     facts: SessionFacts,
     *,
     revision: int,
@@ -193,7 +193,7 @@ def build_interview(
 
 
 def build_feedback(
-    rt: InterviewRuntime, facts: SessionFacts, *, machine: InterviewMachine | None = None
+    rt: Interview, facts: SessionFacts, *, machine: InterviewMachine | None = None
 ) -> FeedbackRecord:
     """The computed ``feedback`` row (raises on a bug: callers isolate it)."""
     m = machine or rt.machine
@@ -211,7 +211,7 @@ def build_feedback(
 
 
 def build_records(
-    rt: InterviewRuntime,
+    rt: Interview,
     facts: SessionFacts,
     *,
     revision: int = 0,

@@ -18,9 +18,7 @@ from feedback import assessment
 from feedback.report import answer_texts
 from persistence import FeedbackRecord
 
-from .config import Settings
-from .providers import ProviderKeys, openai_client
-from .runtime import InterviewRuntime
+from .record import Interview
 
 logger = logging.getLogger("interview.assessor")
 
@@ -29,23 +27,19 @@ ATTEMPTS = 2
 
 
 class Assessor:
+    """Asks ``model`` through ``client`` (an OpenAI-compatible client holding the user's
+    own key; the assessor closes it)."""
+
     def __init__(
-        self,
-        settings: Settings,
-        keys: ProviderKeys,
-        *,
-        model: str | None = None,
-        timeout_s: float = CALL_TIMEOUT_S,
+        self, client: openai.AsyncClient, *, model: str, timeout_s: float = CALL_TIMEOUT_S
     ) -> None:
-        if not keys.openai:
-            raise ValueError("the assessor needs an OpenAI key")
-        self.model = model or settings.interview_llm_model
-        self._client = openai_client(settings, keys).with_options(timeout=timeout_s)
+        self.model = model
+        self._client = client.with_options(timeout=timeout_s)
 
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def assess(self, rt: InterviewRuntime, partial: FeedbackRecord) -> FeedbackRecord:
+    async def assess(self, rt: Interview, partial: FeedbackRecord) -> FeedbackRecord:
         """The complete feedback, or ``partial`` with the reason when it cannot be had."""
         computed = partial.feedback_data
         said = answer_texts(rt.transcript.messages, rt.machine.plan)

@@ -1,7 +1,7 @@
 """Saving one interview: versions while it runs, exactly one finalization when it ends.
 
 Every version of the rows carries the interview's id and a revision that only grows
-(:func:`agent.finalize.revision_of`); the outbox and the store never replace a higher
+(:func:`interview.rows.revision_of`); the outbox and the store never replace a higher
 revision with a lower one, so a late checkpoint, a recovered orphan or the computed
 feedback can never overwrite newer content.
 
@@ -33,8 +33,8 @@ from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveRes
 from persistence.outbox import Outbox, OutboxUnavailable
 
 from .assessor import Assessor
-from .finalize import SessionFacts, build_interview, build_records, revision_of
-from .runtime import InterviewRuntime
+from .record import Interview
+from .rows import SessionFacts, build_interview, build_records, revision_of
 
 logger = logging.getLogger("interview.persist")
 
@@ -63,7 +63,7 @@ def _where(e: BaseException) -> str:
 class InterviewPersistence:
     def __init__(
         self,
-        rt: InterviewRuntime,
+        rt: Interview,
         *,
         outbox: Outbox,
         store: InterviewStore,

@@ -1,0 +1,278 @@
+"""One interview in progress, as plain data: the state machine, the transcript, what the
+language model is told, latencies and errors.
+
+The LiveKit layer (``agent/runtime.py``) turns what the session delivers into the plain
+events below (a candidate turn committed, a message recorded, a reply finished); the
+row building, the saving and the assessment read this record and nothing of LiveKit.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from persistence import InterviewIdentity, InterviewRecord
+from prompts import render
+from prompts.builder import interviewer_instructions, stage_summaries
+from stages.bank import Question, QuestionBank, StageQuestions
+from stages.definitions import PlanError, build_plan
+from stages.machine import Effect, InterviewMachine, Limits
+from stages.metadata import InterviewMetadata
+from stages.transcript import Role, Transcript, iso, parse_iso
+
+
+@dataclass(slots=True)
+class TurnLatency:
+    e2e_s: float | None
+    llm_ttft_s: float | None
+    tts_ttfb_s: float | None
+    end_of_turn_delay_s: float | None
+
+
+class Interview:
+    def __init__(
+        self,
+        md: InterviewMetadata,
+        *,
+        room_name: str | None = None,
+        identity: InterviewIdentity | None = None,
+        clock: Callable[[], float] = time.time,
+        bank: QuestionBank | None = None,
+        limits: Limits | None = None,
+        stored: tuple[Sequence[Question], Sequence[Question]] = ((), ()),
+    ) -> None:
+        if identity is None:
+            if room_name is None:
+                raise ValueError("an interview needs a room name or an identity")
+            identity = InterviewIdentity.new(room_name)
+        self.identity = identity
+        self.md = md
+        self.room_name = identity.room_name
+        self.clock = clock
+        self.bank = bank or QuestionBank.bundled()
+        self.limits = limits or Limits(max_duration_s=md.max_duration_s)
+        self.machine = InterviewMachine(md.plan, clock=clock, limits=self.limits)
+        self.transcript = Transcript()
+        self.planned: dict[str, StageQuestions] = self.bank.plan_questions(
+            md, seed=identity.interview_id, extra_technical=stored[0], extra_behavioral=stored[1]
+        )
+        self.carried: dict[str, Any] = {}
+        """What the jobs before this one recorded (a continued interview): events,
+        errors, usage, and when each continuation happened."""
+        self.resuming = False
+        """The next reply is the first of a continued interview (apologise, go on)."""
+        self.resume_repeats = False
+        """... and it repeats the last question (the candidate had not answered it)."""
+        self.latencies: list[TurnLatency] = []
+        self.errors: list[dict[str, str]] = []
+        self.last_question: str | None = None
+        """The text of the last agent turn that counted as a question (for repeats)."""
+        self._speech_lost = False
+        self._stage_of_turn: dict[str, str] = {}
+        self._ignored_replies: set[str] = set()
+        self._listeners: list[Callable[[list[Effect]], None]] = []
+        self._message_listeners: list[Callable[[str], None]] = []
+
+    # ------------------------------------------------------------ effects
+
+    def on_effects(self, listener: Callable[[list[Effect]], None]) -> None:
+        self._listeners.append(listener)
+
+    def on_message(self, listener: Callable[[str], None]) -> None:
+        """Called with the role ("agent" or "candidate") after every recorded message."""
+        self._message_listeners.append(listener)
+
+    def apply(self, effects: list[Effect]) -> list[Effect]:
+        if effects:
+            for listener in self._listeners:
+                listener(effects)
+        return effects
+
+    # ------------------------------------------------------------ turns (plain events)
+
+    def commit_candidate_turn(self, turn_id: str) -> list[Effect]:
+        """The candidate's turn ``turn_id`` is complete: the machine counts it (once; the
+        same turn seen again changes nothing). It belongs to the stage active now."""
+        if turn_id in self._stage_of_turn:
+            return []
+        current = self.machine.current
+        if current is not None:
+            self._stage_of_turn[turn_id] = current.id
+        return self.apply(self.machine.candidate_turn(turn_id))
+
+    def stage_of(self, turn_id: str) -> str | None:
+        """The stage a turn belongs to (``None`` for one never seen)."""
+        return self._stage_of_turn.get(turn_id)
+
+    def record_message(
+        self,
+        *,
+        turn_id: str,
+        role: Role,
+        text: str,
+        started_at: float,
+        ended_at: float,
+        interrupted: bool,
+        metrics: Mapping[str, Any],
+    ) -> None:
+        """A message entered the conversation (``metrics``: LiveKit's per-turn timings)."""
+        current = self.machine.current
+        stage = self._stage_of_turn.get(turn_id) or (current.id if current else None)
+        if stage is not None:
+            self._stage_of_turn.setdefault(turn_id, stage)
+        msg = self.transcript.add(
+            item_id=turn_id, role=role, text=text, stage=stage, started_at=started_at,
+            ended_at=ended_at, interrupted=interrupted,
+        )  # fmt: skip
+        if msg is not None and role == "candidate" and self._speech_lost:
+            msg.transcription_gap = True
+            self._speech_lost = False
+        for listener in self._message_listeners:
+            listener(role)
+        if role == "agent":
+            self.latencies.append(
+                TurnLatency(
+                    e2e_s=metrics.get("e2e_latency"),
+                    llm_ttft_s=metrics.get("llm_node_ttft"),
+                    tts_ttfb_s=metrics.get("tts_node_ttfb"),
+                    end_of_turn_delay_s=None,
+                )
+            )
+        elif (delay := metrics.get("end_of_turn_delay")) is not None and self.latencies:
+            self.latencies[-1].end_of_turn_delay_s = delay
+
+    def ignore_reply(self, reply_id: str) -> None:
+        """A reply that is not an interview turn (a silence prompt, a farewell)."""
+        self._ignored_replies.add(reply_id)
+
+    def reply_done(self, reply_id: str, turn_ids: set[str], spoken: str) -> list[Effect]:
+        """The interviewer finished a reply that said ``spoken`` (its messages are
+        ``turn_ids``): the machine counts it, a question or not."""
+        if reply_id in self._ignored_replies or not spoken.strip():
+            return []
+        self.resuming = False
+        m = self.machine
+        record, before = m.record, m.record.questions_asked
+        effects = self.apply(m.agent_turn(reply_id))
+        asked = record.questions_asked > before
+        self.transcript.mark_agent_items(turn_ids, question=asked)
+        if asked:
+            self.last_question = spoken.strip()
+        return effects
+
+    def control(self, effects: list[Effect]) -> list[Effect]:
+        """A spoken request was handled: the candidate's last turn was not an answer."""
+        self.transcript.mark_last_candidate_request()
+        return self.apply(effects)
+
+    def provider_error(
+        self, source: str, kind: str, *, recoverable: bool, speech_lost: bool = False
+    ) -> None:
+        """A provider failed (recorded in the interview's metadata). ``speech_lost``: the
+        speech-to-text stream broke while the candidate was speaking, so the turn being
+        spoken is missing words; it is marked when it is recorded."""
+        self.errors.append(
+            {"source": source, "type": kind, "recoverable": str(recoverable),
+             "at": iso(self.clock()) or ""}
+        )  # fmt: skip
+        self._speech_lost = self._speech_lost or speech_lost
+
+    # ------------------------------------------------------------ continuing
+
+    def resume_from(self, saved: InterviewRecord) -> None:
+        """Continue the interview ``saved`` (its last checkpoint or row): its transcript,
+        its stage records and plan, its clock; the next reply picks up where it stopped."""
+        md = saved.metadata if isinstance(saved.metadata, dict) else {}
+        conversation = saved.conversation if isinstance(saved.conversation, dict) else {}
+        plan_ids = md.get("plan")
+        try:
+            plan = build_plan(plan_ids) if isinstance(plan_ids, list) else self.md.plan
+        except PlanError:
+            plan = self.md.plan
+        self.md.plan = plan
+        self.transcript = Transcript.restored(conversation.get("messages"))
+        last = self.transcript.messages[-1] if self.transcript.messages else None
+        awaiting = last is None or last.role == "agent" or last.request
+        self.machine = InterviewMachine.resume(
+            plan,
+            conversation.get("stages") or [],
+            started_at=parse_iso(md.get("started_at")) or self.clock(),
+            clock=self.clock,
+            limits=self.limits,
+            awaiting_answer=awaiting,
+        )
+        for msg in self.transcript.messages:
+            for turn_id in msg.item_ids:
+                self._stage_of_turn[turn_id] = msg.stage or ""
+        asked = [m.text for m in self.transcript.messages if m.role == "agent" and m.question]
+        self.last_question = asked[-1] if asked else None
+        previous = md.get("continued") if isinstance(md.get("continued"), list) else []
+        self.carried = {
+            "events": md.get("events") if isinstance(md.get("events"), list) else [],
+            "errors": md.get("errors") if isinstance(md.get("errors"), list) else [],
+            "usage": md.get("usage") if isinstance(md.get("usage"), dict) else {},
+            "continued": [
+                *previous,
+                {"at": iso(self.clock()), "from_revision": saved.revision,
+                 "generation": self.identity.generation},
+            ],
+        }  # fmt: skip
+        self.resume_repeats = awaiting
+        self.resuming = True
+
+    def resume_note(self) -> str:
+        """What the first reply of a continued interview must do."""
+        return render("resume", question=self.last_question or "the current question")
+
+    # ------------------------------------------------------------ what others see
+
+    def state(self) -> dict[str, object]:
+        """The state published to the candidate's client (docs/CONTRACTS.md)."""
+        return {"interview_id": self.identity.interview_id, **self.machine.snapshot()}
+
+    def instructions(self) -> str:
+        """What the interviewer model is told now (bounded: see prompts.builder)."""
+        m = self.machine
+        stage = m.current or m.plan[0]
+        record = m.stages[m.stage_index]
+        text = interviewer_instructions(
+            self.md,
+            stage,
+            record,
+            self.planned.get(stage.id, StageQuestions()).questions,
+            stage_summaries(self.transcript.messages, m.stages, m.stage_index),
+            farewell=m.terminal and m.ended_by == "candidate_request",
+        )
+        return f"{text}\n\n{self.resume_note()}" if self.resuming else text
+
+    def snapshot(self) -> Interview:
+        """A plain copy to build rows from off the event loop: the machine deep-copied,
+        the transcript and lists copied, everything read-only shared."""
+        snap = Interview.__new__(Interview)
+        snap.__dict__.update(self.__dict__)
+        snap.machine = copy.deepcopy(self.machine)
+        snap.transcript = Transcript()
+        snap.transcript.messages = [copy.copy(m) for m in self.transcript.messages]
+        snap.latencies = list(self.latencies)
+        snap.errors = list(self.errors)
+        snap._listeners, snap._message_listeners = [], []
+        return snap
+
+    @property
+    def last_agent_stage(self) -> str | None:
+        for msg in reversed(self.transcript.messages):
+            if msg.role == "agent":
+                return msg.stage
+        return None
+
+    def next_planned_question(self) -> str | None:
+        m = self.machine
+        stage = m.current
+        if stage is None:
+            return None
+        qs = self.planned.get(stage.id, StageQuestions()).questions
+        asked = m.stages[m.stage_index].questions_asked
+        return qs[asked].text if asked < len(qs) else None
