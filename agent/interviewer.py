@@ -14,7 +14,8 @@ from collections.abc import AsyncIterable
 from livekit.agents import Agent, ModelSettings, RunContext, function_tool, llm
 from livekit.agents.voice.speech_handle import SpeechHandle
 
-from stages.machine import Effect, Ended, Rejected, StageChanged
+from interview.record import ToolOutcome
+from stages.machine import Effect
 
 from .runtime import InterviewRuntime
 
@@ -32,25 +33,24 @@ _REFUSALS = {
 }
 
 
-def describe(effects: list[Effect], runtime: InterviewRuntime, done: str) -> str:
+def describe(outcome: ToolOutcome, runtime: InterviewRuntime, done: str) -> str:
     """What a tool call achieved, as one instruction for the model's next words."""
-    for e in effects:
-        if isinstance(e, Rejected) and e.reason == "not_confirmed_yet":
-            return _REFUSALS[e.reason]
-        if isinstance(e, Rejected):
-            return (
-                f"{_REFUSALS.get(e.reason, 'Refused.')} Tell the candidate in a few words and "
-                "continue with the current question."
-            )
-        if isinstance(e, Ended):
-            return "The interview is over. Say a short goodbye."
-        if isinstance(e, StageChanged):
-            stage = runtime.machine.current
-            title = stage.title if stage else e.current
-            return (
-                f"{done} The interview is now in the {title} stage. Acknowledge in a few "
-                "words and ask that stage's first question."
-            )
+    if outcome.refused == "not_confirmed_yet":
+        return _REFUSALS[outcome.refused]
+    if outcome.refused is not None:
+        return (
+            f"{_REFUSALS.get(outcome.refused, 'Refused.')} Tell the candidate in a few words "
+            "and continue with the current question."
+        )
+    if outcome.ended:
+        return "The interview is over. Say a short goodbye."
+    if outcome.stage_changed:
+        stage = runtime.machine.current
+        title = stage.title if stage else "next"
+        return (
+            f"{done} The interview is now in the {title} stage. Acknowledge in a few "
+            "words and ask that stage's first question."
+        )
     return done
 
 
@@ -97,18 +97,16 @@ class Interviewer(Agent):
     async def skip_stage(self, context: RunContext) -> str:
         """Skip the current part of the interview. Call only when the candidate clearly
         asks to skip this part or this question."""
-        rt = self.runtime
-        return describe(rt.control(rt.machine.skip("spoken")), rt, "Skipped.")
+        return self._ask(context, "skip_stage", self.runtime.machine.skip("spoken"), "Skipped.")
 
     @function_tool
     async def end_interview(self, context: RunContext) -> str:
         """The candidate asked to stop or end the interview. This does not end it yet:
         the candidate must confirm."""
-        rt = self.runtime
-        effects = rt.control(rt.machine.request_end())
-        return describe(
-            effects,
-            rt,
+        return self._ask(
+            context,
+            "end_interview",
+            self.runtime.machine.request_end(),
             "Ask the candidate, in one short sentence, to confirm they want to end the "
             "interview now.",
         )
@@ -116,37 +114,58 @@ class Interviewer(Agent):
     @function_tool
     async def confirm_end_interview(self, context: RunContext) -> str:
         """The candidate confirmed they want to end the interview now."""
-        rt = self.runtime
-        return describe(rt.control(rt.machine.confirm_end()), rt, "Ended.")
+        machine = self.runtime.machine
+        return self._ask(context, "confirm_end_interview", machine.confirm_end(), "Ended.")
 
     @function_tool
     async def cancel_end_interview(self, context: RunContext) -> str:
         """The candidate changed their mind and wants to continue the interview."""
         rt = self.runtime
-        rt.control(rt.machine.cancel_end())
         question = rt.last_question or "the current question"
-        return f"Continuing. Say so in a few words and repeat this question: {question}"
+        return self._ask(
+            context,
+            "cancel_end_interview",
+            rt.machine.cancel_end(),
+            f"Continuing. Say so in a few words and repeat this question: {question}",
+        )
 
     @function_tool
     async def repeat_question(self, context: RunContext) -> str:
         """The candidate asked to hear the question again, or to have it rephrased."""
         rt = self.runtime
-        effects = rt.control(rt.machine.repeat())
         question = rt.last_question or "the current question"
-        return describe(effects, rt, f"Repeat or rephrase this question: {question}")
+        return self._ask(
+            context, "repeat_question", rt.machine.repeat(),
+            f"Repeat or rephrase this question: {question}",
+        )  # fmt: skip
 
     @function_tool
     async def give_candidate_time(self, context: RunContext) -> str:
         """The candidate asked for a moment to think before answering."""
-        rt = self.runtime
-        effects = rt.control(rt.machine.need_moment())
-        return describe(
-            effects, rt, "Tell the candidate to take their time, in a few words, then wait."
-        )
+        return self._ask(
+            context, "give_candidate_time", self.runtime.machine.need_moment(),
+            "Tell the candidate to take their time, in a few words, then wait.",
+        )  # fmt: skip
 
     @function_tool
     async def finish_stage(self, context: RunContext) -> str:
         """The goal of the current stage is covered (for example the candidate has no more
         questions). The interview system may refuse if it is too early."""
+        machine = self.runtime.machine
+        return self._ask(
+            context, "finish_stage", machine.finish_stage(), "Stage finished.", request=False
+        )
+
+    def _ask(
+        self,
+        context: RunContext,
+        tool: str,
+        effects: list[Effect],
+        done: str,
+        *,
+        request: bool = True,
+    ) -> str:
+        """Keep what the machine answered (typed) and word it for the model."""
         rt = self.runtime
-        return describe(rt.apply(rt.machine.finish_stage()), rt, "Stage finished.")
+        call_id = context.function_call.call_id
+        return describe(rt.request(call_id, tool, effects, not_an_answer=request), rt, done)

@@ -13,6 +13,7 @@ import itertools
 
 from livekit.agents import llm
 
+from interview.record import ToolOutcome
 from prompts import render
 from stages.offline import OFFLINE_LINES, Intent, classify, is_short_answer
 
@@ -68,7 +69,8 @@ class OfflineInterviewerLLM(LocalLLM):
         ]
         last = items[-1] if items else None
         if last is not None and last.type == "function_call_output":
-            return self._after_tool(last.name, last.output)
+            outcome = rt.tool_outcomes.get(last.call_id) or ToolOutcome(last.name)
+            return self._after_tool(outcome)
         if last is None or last.type != "message" or last.role != "user":
             if rt.resuming:
                 question = (rt.last_question if rt.resume_repeats else None) or (
@@ -115,9 +117,9 @@ class OfflineInterviewerLLM(LocalLLM):
         ack = rt.bank.phrase("acknowledgements", next(self._acks))
         return f"{ack} {nxt}" if nxt else ack
 
-    def _after_tool(self, name: str, output: str) -> str:
+    def _after_tool(self, outcome: ToolOutcome) -> str:
         rt = self.runtime
-        refused = output.startswith(("Not ", "Nothing"))
+        name, refused = outcome.tool, outcome.refused is not None
         question = self._asked or rt.last_question or self._next_question() or ""
         if name == "skip_stage":
             if refused:

@@ -152,7 +152,7 @@ def computed_feedback(
             }
         )
     speech = speech_summary(speech_input, pauses, fillers)
-    reached = [r for r in records if r.status in ("completed", "ended")]
+    reached = [r for r in records if r.status in ("completed", "ended", "active")]
     summary = (
         f"{len(answers)} answer(s) across {len(reached)} stage(s); "
         f"{speech.total_words} words spoken by the candidate."

@@ -19,9 +19,31 @@ from prompts import render
 from prompts.builder import interviewer_instructions, stage_summaries
 from stages.bank import Question, QuestionBank, StageQuestions
 from stages.definitions import PlanError, build_plan
-from stages.machine import Effect, InterviewMachine, Limits
+from stages.machine import Effect, Ended, InterviewMachine, Limits, Rejected, StageChanged
 from stages.metadata import InterviewMetadata
 from stages.transcript import Role, Transcript, iso, parse_iso
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutcome:
+    """What a request the model made on the candidate's behalf (a tool call) achieved,
+    as data: the offline interviewer reads this, the online model reads its wording."""
+
+    tool: str
+    refused: str | None = None
+    """The machine's reason when it refused (``not_skippable``, ``one_per_turn``, ...)."""
+    stage_changed: bool = False
+    ended: bool = False
+
+    @classmethod
+    def of(cls, tool: str, effects: Sequence[Effect]) -> ToolOutcome:
+        refused = next((e.reason for e in effects if isinstance(e, Rejected)), None)
+        return cls(
+            tool=tool,
+            refused=refused,
+            stage_changed=any(isinstance(e, StageChanged) for e in effects),
+            ended=any(isinstance(e, Ended) for e in effects),
+        )
 
 
 @dataclass(slots=True)
@@ -70,6 +92,8 @@ class Interview:
         self.errors: list[dict[str, str]] = []
         self.last_question: str | None = None
         """The text of the last agent turn that counted as a question (for repeats)."""
+        self.tool_outcomes: dict[str, ToolOutcome] = {}
+        """What each tool call achieved, by call id."""
         self._speech_lost = False
         self._stage_of_turn: dict[str, str] = {}
         self._ignored_replies: set[str] = set()
@@ -167,6 +191,17 @@ class Interview:
         """A spoken request was handled: the candidate's last turn was not an answer."""
         self.transcript.mark_last_candidate_request()
         return self.apply(effects)
+
+    def request(
+        self, call_id: str, tool: str, effects: list[Effect], *, not_an_answer: bool = True
+    ) -> ToolOutcome:
+        """A request the model passed on (tool ``tool``, call ``call_id``) was answered by
+        the machine with ``effects``: applied (the candidate's turn marked as a request,
+        not an answer, unless ``not_an_answer`` is false), and its outcome kept."""
+        applied = self.control(effects) if not_an_answer else self.apply(effects)
+        outcome = ToolOutcome.of(tool, applied)
+        self.tool_outcomes[call_id] = outcome
+        return outcome
 
     def provider_error(
         self, source: str, kind: str, *, recoverable: bool, speech_lost: bool = False

@@ -10,6 +10,8 @@ Feedback is computed afterwards, isolated: if it raises, the feedback row says
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import statistics
 from collections.abc import Callable
@@ -19,7 +21,6 @@ from typing import Any, TypeVar
 
 from feedback.report import computed_feedback, failed_feedback, offline_feedback
 from persistence import REVISIONS_PER_GENERATION, FeedbackRecord, InterviewRecord
-from stages.machine import InterviewMachine
 from stages.text import clean_json
 from stages.transcript import conversation_json, iso
 
@@ -97,15 +98,9 @@ def _part(name: str, build: Callable[[], T], failed: list[str]) -> T | None:
         return None
 
 
-def build_interview(
-    rt: Interview,
-    facts: SessionFacts,
-    *,
-    revision: int,
-    machine: InterviewMachine | None = None,
-) -> InterviewRecord:
+def build_interview(rt: Interview, facts: SessionFacts, *, revision: int) -> InterviewRecord:
     """The ``interviews`` row: the conversation first, the optional parts guarded."""
-    m = machine or rt.machine
+    m = rt.machine
     md = rt.md
     ident = rt.identity
     failed: list[str] = []
@@ -192,11 +187,9 @@ def build_interview(
     return record
 
 
-def build_feedback(
-    rt: Interview, facts: SessionFacts, *, machine: InterviewMachine | None = None
-) -> FeedbackRecord:
+def build_feedback(rt: Interview, facts: SessionFacts) -> FeedbackRecord:
     """The computed ``feedback`` row (raises on a bug: callers isolate it)."""
-    m = machine or rt.machine
+    m = rt.machine
     computed = computed_feedback(
         rt.transcript.messages,
         m.stages,
@@ -210,27 +203,68 @@ def build_feedback(
     return FeedbackRecord(user_id=rt.md.user_id, feedback_data=clean_json(data))
 
 
+def _feedback_or_failed(
+    rt: Interview, facts: SessionFacts, on_feedback_error: Callable[[Exception], None] | None
+) -> FeedbackRecord:
+    try:
+        return build_feedback(rt, facts)
+    except Exception as e:
+        if on_feedback_error is not None:
+            on_feedback_error(e)
+        return FeedbackRecord(
+            user_id=rt.md.user_id,
+            feedback_data=failed_feedback(f"feedback could not be computed: {type(e).__name__}"),
+        )
+
+
 def build_records(
     rt: Interview,
     facts: SessionFacts,
     *,
     revision: int = 0,
-    machine: InterviewMachine | None = None,
     on_feedback_error: Callable[[Exception], None] | None = None,
 ) -> tuple[InterviewRecord, FeedbackRecord]:
     """Both rows of an ended interview: the interview row first; then its feedback, or
     (if computing it raised) a feedback row that says so."""
-    m = machine or rt.machine
+    m = rt.machine
     if m.ended_by is None:
         raise RuntimeError("build_records needs an ended interview")
-    interview = build_interview(rt, facts, revision=revision, machine=m)
-    try:
-        feedback = build_feedback(rt, facts, machine=m)
-    except Exception as e:
-        if on_feedback_error is not None:
-            on_feedback_error(e)
-        feedback = FeedbackRecord(
-            user_id=rt.md.user_id,
-            feedback_data=failed_feedback(f"feedback could not be computed: {type(e).__name__}"),
-        )
-    return interview, feedback
+    interview = build_interview(rt, facts, revision=revision)
+    return interview, _feedback_or_failed(rt, facts, on_feedback_error)
+
+
+def build_live(
+    rt: Interview,
+    facts: SessionFacts,
+    *,
+    revision: int,
+    on_feedback_error: Callable[[Exception], None] | None = None,
+) -> tuple[InterviewRecord, FeedbackRecord]:
+    """The rows of an interview still running, as it stands (``ended_by`` null)."""
+    interview = build_interview(rt, facts, revision=revision)
+    return interview, _feedback_or_failed(rt, facts, on_feedback_error)
+
+
+def as_recovered(live: InterviewRecord, *, at: float) -> InterviewRecord:
+    """The rows a running interview leaves if its job dies now: what a recovered
+    checkpoint says (``ended_by: worker_shutdown``, the stage in progress ``ended``)."""
+    when = iso(at)
+    conversation = copy.deepcopy(live.conversation)
+    final_stage = None
+    for stage in conversation.get("stages", []):
+        if stage.get("status") == "active":
+            stage["status"], stage["ended_at"] = "ended", when
+            final_stage = stage.get("id")
+    metadata = dict(live.metadata)
+    metadata["ended_at"] = when
+    metadata["events"] = [
+        *(metadata.get("events") or []),
+        {"t": when, "event": "end", "ended_by": "worker_shutdown"},
+    ]
+    return dataclasses.replace(
+        live,
+        ended_by="worker_shutdown",
+        final_stage=final_stage,
+        conversation=conversation,
+        metadata=metadata,
+    )

@@ -6,7 +6,8 @@ revision with a lower one, so a late checkpoint, a recovered orphan or the compu
 feedback can never overwrite newer content.
 
 * After every committed message the interview is checkpointed to the local outbox (as the
-  rows it would produce if the worker died now: ``ended_by = "worker_shutdown"``), within
+  rows it would produce if the worker died now: ``ended_by = "worker_shutdown"``, derived
+  from the rows as they stand, the interview itself untouched), within
   ``CHECKPOINT_DELAY_S``. Writes are coalesced and run off the event loop, after the reply
   to a candidate turn has been committed, so neither a slow disk nor the row build ever
   delays a reply. Each checkpoint is also saved to the store as the interview stands
@@ -34,7 +35,7 @@ from persistence.outbox import Outbox, OutboxUnavailable
 
 from .assessor import Assessor
 from .record import Interview
-from .rows import SessionFacts, build_interview, build_records, revision_of
+from .rows import SessionFacts, as_recovered, build_live, build_records, revision_of
 
 logger = logging.getLogger("interview.persist")
 
@@ -144,27 +145,26 @@ class InterviewPersistence:
                 return
 
     async def _checkpoint(self) -> None:
-        live = time.monotonic() - self._last_live_push >= self._live_every or not self._outbox_ok
+        """The interview as it stands: saved live to the store (at most every
+        ``LIVE_PUSH_EVERY_S``, or always when the outbox is down), and kept in the outbox
+        as what it would become if this process died now."""
+        push = time.monotonic() - self._last_live_push >= self._live_every or not self._outbox_ok
         snap = self.rt.snapshot()
-        live_snap = self.rt.snapshot() if live else None
-        snap.machine.shutdown()
-        facts = self._facts()
         revision = self._revision()
-        interview, feedback = await asyncio.to_thread(
-            build_records, snap, facts, revision=revision, on_feedback_error=self._feedback_failed
-        )
+        live, feedback = await asyncio.to_thread(
+            build_live, snap, self._facts(), revision=revision,
+            on_feedback_error=self._feedback_failed,
+        )  # fmt: skip
         async with self._lock:
             if self._finalized:
                 return
             if self._outbox_ok:
                 try:
-                    await self.outbox.checkpoint(interview, feedback)
+                    await self.outbox.checkpoint(as_recovered(live, at=snap.clock()), feedback)
                 except OutboxUnavailable as e:
                     self._outbox_down(e)
-        if live_snap is not None or not self._outbox_ok:
-            current = live_snap or self.rt.snapshot()
-            row = await asyncio.to_thread(build_interview, current, facts, revision=revision)
-            await self._push_live(row)
+        if push or not self._outbox_ok:
+            await self._push_live(live)
 
     async def _push_live(self, row: InterviewRecord) -> None:
         """Save the running interview as it stands (best effort: the outbox has it too,
