@@ -155,7 +155,7 @@ class Keyring:
             raise SecretDecryptionError("sealed secret is not UTF-8 text") from None
 
 
-# ---------------------------------------------------------------- the DESIGN.md API
+# ------------------------------------------ the documented API (docs/CONTRACTS.md)
 
 _keyring: Keyring | None = None
 

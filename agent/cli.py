@@ -119,7 +119,15 @@ def _simulate(argv: list[str]) -> int:
         result = asyncio.run(run())
     except MetadataError as e:
         return _fail(f"bad metadata ({e.code}): {e}")
-    if args.json:
+    return _print_simulation(result, settings, store, as_json=args.json)
+
+
+def _print_simulation(
+    result: SimulationResult, settings: Settings, store: InterviewStore, *, as_json: bool
+) -> int:
+    """The finished interview for a person (transcript and report) or as one JSON
+    object; exit 1 when it could not be saved (it waits in the outbox)."""
+    if as_json:
         print(json.dumps({**result.row, "feedback": result.feedback}, ensure_ascii=False))
     else:
         from feedback import render
@@ -134,7 +142,7 @@ def _simulate(argv: list[str]) -> int:
             "run 'python -m agent outbox flush' later",
             1,
         )
-    if not args.json:
+    if not as_json:
         where = store.name if store.name != "sqlite" else f"sqlite ({settings.interview_db_path})"
         print(f"\nsaved to {where} as interview {result.interview_id}")
     return 0

@@ -1,4 +1,4 @@
-"""The client protocol of DESIGN.md: RPC methods in, state on a data topic out.
+"""The client protocol (docs/CONTRACTS.md): RPC methods in, state on a data topic out.
 
 RPC methods on the agent participant:
 
@@ -84,17 +84,13 @@ class ClientProtocol:
     async def skip_stage(self, data: rtc.RpcInvocationData) -> str:
         p = _payload(data)
         logger.info("client skip request", extra={"stage": p.get("stage")})
-        rt = self.runtime
-        effects = rt.apply(
-            rt.machine.skip("client", stage_id=p.get("stage"), request_id=p.get("request_id"))
-        )
+        effects = self.runtime.client_skip(stage_id=p.get("stage"), request_id=p.get("request_id"))
         return self._answer(effects)
 
     async def end(self, data: rtc.RpcInvocationData) -> str:
         p = _payload(data)
         logger.info("client end request")
-        rt = self.runtime
-        return self._answer(rt.apply(rt.machine.client_end(request_id=p.get("request_id"))))
+        return self._answer(self.runtime.client_end(request_id=p.get("request_id")))
 
     async def state(self, data: rtc.RpcInvocationData) -> str:
         _payload(data)

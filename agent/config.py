@@ -1,6 +1,6 @@
 """Configuration from the environment (and ``.env`` when present).
 
-Every setting is named as in DESIGN.md. A malformed value fails at start-up with one line
+Every setting is named as in docs/CONTRACTS.md. A malformed value fails at start-up with one line
 naming the setting; secrets are held as ``SecretStr`` so they never print.
 """
 

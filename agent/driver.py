@@ -120,13 +120,10 @@ class SessionDriver:
             self._retry = None
 
     async def _tick_loop(self) -> None:
-        m = self.runtime.machine
-        while not m.terminal:
+        rt = self.runtime
+        while not rt.terminal:
             await asyncio.sleep(TICK_S)
-            effects = m.tick()
-            if not self._watch_silence:
-                effects = [e for e in effects if not isinstance(e, SilencePrompt)]
-            self.runtime.apply(effects)
+            rt.tick(silence_prompts=self._watch_silence)
             self.publish_state()
 
     # ------------------------------------------------------------ LiveKit events
@@ -145,10 +142,10 @@ class SessionDriver:
         self.publish_state()
 
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
-        self.runtime.machine.activity("candidate", ev.new_state == "speaking")
+        self.runtime.speaking("candidate", ev.new_state == "speaking")
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
-        self.runtime.machine.activity("agent", ev.new_state == "speaking")
+        self.runtime.speaking("agent", ev.new_state == "speaking")
 
     def _on_error(self, ev: ErrorEvent) -> None:
         err = ev.error
@@ -173,26 +170,26 @@ class SessionDriver:
             self._llm_retries += 1
             self._retry = self._spawn(self._retry_reply(), "interview-reply-retry")
             return
-        self.runtime.apply(self.runtime.machine.fail(f"{type(ev.source).__name__}: {kind}"))
+        self.runtime.fail(f"{type(ev.source).__name__}: {kind}")
 
     async def _retry_reply(self) -> None:
         try:
             await self._wait_for_speech()
-            if not self.runtime.machine.terminal:
+            if not self.runtime.terminal:
                 await self.session.generate_reply()
         except Exception as e:  # the retry itself failed: the error event ends the interview
             logger.warning("reply retry failed: %s", type(e).__name__)
 
     def _on_close(self, ev: CloseEvent) -> None:
-        m = self.runtime.machine
-        if not m.terminal:
+        rt = self.runtime
+        if not rt.terminal:
             if ev.reason == CloseReason.ERROR:
-                self.runtime.apply(m.fail("session closed on error"))
+                rt.fail("session closed on error")
             elif ev.reason == CloseReason.PARTICIPANT_DISCONNECTED:
-                self.runtime.apply(m.participant_left(final=True))
+                rt.candidate_left(final=True)
             else:
-                self.runtime.apply(m.shutdown())
-        m.mark_ended()
+                rt.shutdown()
+        rt.mark_ended()
         self.ended.set()
 
     # ------------------------------------------------------------ effects
@@ -212,7 +209,7 @@ class SessionDriver:
         """The client skipped a stage: stop the current question, ask the next stage's."""
         try:
             await self.session.interrupt()
-            if not self.runtime.machine.terminal:
+            if not self.runtime.terminal:
                 self.session.generate_reply()
         except RuntimeError:
             pass  # the session is closing
@@ -226,17 +223,14 @@ class SessionDriver:
         return handle
 
     async def _wrap_up(self, effect: Ended) -> None:
-        m = self.runtime.machine
+        rt = self.runtime
         try:
             if effect.ended_by == "client_request":
                 with contextlib.suppress(RuntimeError):
                     await self.session.interrupt()
             await self._wait_for_speech()
-            closing_done = (
-                effect.final_stage == m.plan[-1].id and m.stages[-1].status == "completed"
-            )
             prompt = FAREWELL_PROMPTS.get(effect.ended_by)
-            if prompt and not closing_done and self._present():
+            if prompt and not rt.closing_done and self._present():
                 handle = self._say(render(prompt))
                 if handle is not None:
                     with contextlib.suppress(asyncio.TimeoutError):
@@ -244,7 +238,7 @@ class SessionDriver:
         except Exception:
             logger.exception("wrap-up failed; finalizing anyway")
         finally:
-            m.mark_ended()
+            rt.mark_ended()
             self.publish_state()
             self.ended.set()
 
@@ -259,18 +253,18 @@ class SessionDriver:
                 )
 
     def _present(self) -> bool:
-        m = self.runtime.machine
-        return m.ended_by not in SILENT_ENDINGS and m.end_reason != WITHDRAWN
+        rt = self.runtime
+        return rt.ended_by not in SILENT_ENDINGS and rt.end_reason != WITHDRAWN
 
     # ------------------------------------------------------------ client state
 
     def publish_state(self, extra: dict[str, Any] | None = None) -> None:
         if self._publish is None:
             return
-        m = self.runtime.machine
-        if extra is None and m.version == self._published_version:
+        version = self.runtime.version
+        if extra is None and version == self._published_version:
             return
-        self._published_version = m.version
+        self._published_version = version
         state = self.runtime.state()
         if extra:
             state.update(extra)

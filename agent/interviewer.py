@@ -14,8 +14,7 @@ from collections.abc import AsyncIterable
 from livekit.agents import Agent, ModelSettings, RunContext, function_tool, llm
 from livekit.agents.voice.speech_handle import SpeechHandle
 
-from interview.record import ToolOutcome
-from stages.machine import Effect
+from interview.record import Request, ToolOutcome
 
 from .runtime import InterviewRuntime
 
@@ -45,7 +44,7 @@ def describe(outcome: ToolOutcome, runtime: InterviewRuntime, done: str) -> str:
     if outcome.ended:
         return "The interview is over. Say a short goodbye."
     if outcome.stage_changed:
-        stage = runtime.machine.current
+        stage = runtime.stage
         title = stage.title if stage else "next"
         return (
             f"{done} The interview is now in the {title} stage. Acknowledge in a few "
@@ -65,7 +64,7 @@ class Interviewer(Agent):
         self._entered = asyncio.Event()
 
     async def on_enter(self) -> None:
-        self.runtime.apply(self.runtime.machine.start())
+        self.runtime.start()
         self._greeting = self.session.generate_reply()
         self._entered.set()
 
@@ -84,8 +83,7 @@ class Interviewer(Agent):
     ) -> AsyncIterable[llm.ChatChunk | str]:
         rt = self.runtime
         rt.commit_candidate_turns(chat_ctx)
-        m = rt.machine
-        if m.terminal and m.ended_by != "candidate_request":
+        if rt.terminal and rt.ended_by != "candidate_request":
             return
         ctx = rt.llm_context(chat_ctx)
         async for chunk in Agent.default.llm_node(self, ctx, tools, model_settings):
@@ -97,7 +95,7 @@ class Interviewer(Agent):
     async def skip_stage(self, context: RunContext) -> str:
         """Skip the current part of the interview. Call only when the candidate clearly
         asks to skip this part or this question."""
-        return self._ask(context, "skip_stage", self.runtime.machine.skip("spoken"), "Skipped.")
+        return self._ask(context, "skip_stage", "Skipped.")
 
     @function_tool
     async def end_interview(self, context: RunContext) -> str:
@@ -106,7 +104,6 @@ class Interviewer(Agent):
         return self._ask(
             context,
             "end_interview",
-            self.runtime.machine.request_end(),
             "Ask the candidate, in one short sentence, to confirm they want to end the "
             "interview now.",
         )
@@ -114,8 +111,7 @@ class Interviewer(Agent):
     @function_tool
     async def confirm_end_interview(self, context: RunContext) -> str:
         """The candidate confirmed they want to end the interview now."""
-        machine = self.runtime.machine
-        return self._ask(context, "confirm_end_interview", machine.confirm_end(), "Ended.")
+        return self._ask(context, "confirm_end_interview", "Ended.")
 
     @function_tool
     async def cancel_end_interview(self, context: RunContext) -> str:
@@ -125,7 +121,6 @@ class Interviewer(Agent):
         return self._ask(
             context,
             "cancel_end_interview",
-            rt.machine.cancel_end(),
             f"Continuing. Say so in a few words and repeat this question: {question}",
         )
 
@@ -135,7 +130,7 @@ class Interviewer(Agent):
         rt = self.runtime
         question = rt.last_question or "the current question"
         return self._ask(
-            context, "repeat_question", rt.machine.repeat(),
+            context, "repeat_question",
             f"Repeat or rephrase this question: {question}",
         )  # fmt: skip
 
@@ -143,7 +138,7 @@ class Interviewer(Agent):
     async def give_candidate_time(self, context: RunContext) -> str:
         """The candidate asked for a moment to think before answering."""
         return self._ask(
-            context, "give_candidate_time", self.runtime.machine.need_moment(),
+            context, "give_candidate_time",
             "Tell the candidate to take their time, in a few words, then wait.",
         )  # fmt: skip
 
@@ -151,21 +146,10 @@ class Interviewer(Agent):
     async def finish_stage(self, context: RunContext) -> str:
         """The goal of the current stage is covered (for example the candidate has no more
         questions). The interview system may refuse if it is too early."""
-        machine = self.runtime.machine
-        return self._ask(
-            context, "finish_stage", machine.finish_stage(), "Stage finished.", request=False
-        )
+        return self._ask(context, "finish_stage", "Stage finished.")
 
-    def _ask(
-        self,
-        context: RunContext,
-        tool: str,
-        effects: list[Effect],
-        done: str,
-        *,
-        request: bool = True,
-    ) -> str:
-        """Keep what the machine answered (typed) and word it for the model."""
+    def _ask(self, context: RunContext, tool: Request, done: str) -> str:
+        """Pass the request to the interview (which keeps the typed outcome) and word
+        the outcome for the model."""
         rt = self.runtime
-        call_id = context.function_call.call_id
-        return describe(rt.request(call_id, tool, effects, not_an_answer=request), rt, done)
+        return describe(rt.request(context.function_call.call_id, tool), rt, done)

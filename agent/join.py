@@ -23,7 +23,7 @@ from livekit import api
 
 from persistence.supabase_store import SupabaseStore
 
-from .config import ConfigError, load_settings, store_for
+from .config import ConfigError, Settings, load_settings, store_for
 from .session_keys import KeyLoadError, LiveKitCredentials, load_user_keys
 
 logger = logging.getLogger("interview.join")
@@ -59,8 +59,6 @@ async def _room_with_user(lk: LiveKitCredentials, room: str, user_id: str) -> ap
 def join_main(argv: list[str]) -> int:
     import argparse
 
-    from .worker import build_server, keyring_for
-
     parser = argparse.ArgumentParser(prog="python -m agent join")
     parser.add_argument("--user-id", required=True)
     parser.add_argument("--room", required=True)
@@ -72,13 +70,25 @@ def join_main(argv: list[str]) -> int:
         return 2
     try:
         settings = load_settings()
-        store = store_for(settings)
-        if not isinstance(store, SupabaseStore):
-            raise ConfigError("join needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
-        ring = keyring_for(settings)
+        lk = _user_livekit(settings, user_id)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyLoadError as e:
+        print(f"error: {e} ({e.code})", file=sys.stderr)
+        return 1
+    _serve_room(settings, lk, args.room, user_id)
+    return 0
+
+
+def _user_livekit(settings: Settings, user_id: str) -> LiveKitCredentials:
+    """The user's own LiveKit project, opened from their ``user_api_keys`` row."""
+    from .worker import keyring_for
+
+    store = store_for(settings)
+    if not isinstance(store, SupabaseStore):
+        raise ConfigError("join needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
+    ring = keyring_for(settings)
 
     async def load() -> LiveKitCredentials | None:
         try:
@@ -87,12 +97,16 @@ def join_main(argv: list[str]) -> int:
             await store.aclose()
         return keys.livekit
 
-    try:
-        lk = asyncio.run(load())
-    except KeyLoadError as e:
-        print(f"error: {e} ({e.code})", file=sys.stderr)
-        return 1
-    assert lk is not None
+    lk = asyncio.run(load())
+    if lk is None:  # NEEDED includes the LiveKit keys: the loader raises first
+        raise KeyLoadError("missing_key", "the user's LiveKit keys are missing")
+    return lk
+
+
+def _serve_room(settings: Settings, lk: LiveKitCredentials, room: str, user_id: str) -> None:
+    """A worker on the user's project that serves this one room, until interrupted."""
+    from .worker import build_server
+
     # before the credentials reach the worker (which exports them to os.environ): job
     # processes are forked from this fork server and inherit its environment, not ours
     forkserver.ensure_running()
@@ -103,11 +117,11 @@ def join_main(argv: list[str]) -> int:
     tasks: set[asyncio.Task[None]] = set()
 
     async def start_job() -> None:
-        info = await _room_with_user(lk, args.room, user_id)
+        info = await _room_with_user(lk, room, user_id)
         # the agent announces its interview in its attributes: it needs the grant that a
         # dispatched agent's token carries and LiveKit's simulated job leaves out
         grants = api.VideoGrants(
-            room_join=True, room=args.room, agent=True, can_update_own_metadata=True
+            room_join=True, room=room, agent=True, can_update_own_metadata=True
         )
         jwt = (
             api.AccessToken(lk.api_key, lk.api_secret)
@@ -116,7 +130,7 @@ def join_main(argv: list[str]) -> int:
             .with_grants(grants)
             .to_jwt()
         )
-        await server.simulate_job(room=args.room, fake_job=False, room_info=info, token=jwt)
+        await server.simulate_job(room=room, fake_job=False, room_info=info, token=jwt)
 
     @server.once("worker_started")
     def _on_started() -> None:
@@ -129,4 +143,3 @@ def join_main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):
             loop.run_until_complete(server.aclose())
-    return 0

@@ -13,7 +13,7 @@ import itertools
 
 from livekit.agents import llm
 
-from interview.record import ToolOutcome
+from interview.record import Request, ToolOutcome
 from prompts import render
 from stages.offline import OFFLINE_LINES, Intent, classify, is_short_answer
 
@@ -22,7 +22,7 @@ from .runtime import InterviewRuntime
 
 OFFLINE_MODEL = "offline-question-bank"
 
-_TOOL_FOR_INTENT = {
+_TOOL_FOR_INTENT: dict[Intent, Request] = {
     Intent.SKIP: "skip_stage",
     Intent.END: "end_interview",
     Intent.CONFIRM: "confirm_end_interview",
@@ -58,9 +58,8 @@ class OfflineInterviewerLLM(LocalLLM):
 
     def decide(self, chat_ctx: llm.ChatContext) -> str | llm.FunctionToolCall:
         rt = self.runtime
-        m = rt.machine
-        if m.terminal:
-            return self._closing_line() if m.ended_by == "candidate_request" else ""
+        if rt.terminal:
+            return self._closing_line() if rt.ended_by == "candidate_request" else ""
         items = [
             i
             for i in chat_ctx.items
@@ -84,8 +83,8 @@ class OfflineInterviewerLLM(LocalLLM):
                 lambda i: i.type == "message" and i.role == "user", reversed(items)
             )
         )
-        invites = m.current is not None and m.current.invites_questions
-        intent = classify(said, pending_end=m.pending_end, invites_questions=invites)
+        invites = rt.stage is not None and rt.stage.invites_questions
+        intent = classify(said, pending_end=rt.pending_end, invites_questions=invites)
         if intent is not Intent.ANSWER:
             return llm.FunctionToolCall(
                 name=_TOOL_FOR_INTENT[intent],
@@ -96,8 +95,7 @@ class OfflineInterviewerLLM(LocalLLM):
 
     def _after_answer(self, said: str) -> str:
         rt = self.runtime
-        m = rt.machine
-        stage = m.current
+        stage = rt.stage
         if stage is None:
             return ""
         same_stage = rt.last_agent_stage == stage.id
@@ -107,12 +105,12 @@ class OfflineInterviewerLLM(LocalLLM):
             same_stage
             and stage.answers
             and is_short_answer(said)
-            and m.record.questions_asked < stage.max_questions
+            and rt.questions_asked < stage.max_questions
         ):
             self._asked = rt.bank.phrase("follow_up", next(self._follow_ups))
             return self._asked
         nxt = self._next_question()
-        if m.on_last_stage and nxt:
+        if rt.on_last_stage and nxt:
             return nxt  # the closing words, without an acknowledgement first
         ack = rt.bank.phrase("acknowledgements", next(self._acks))
         return f"{ack} {nxt}" if nxt else ack
@@ -139,7 +137,7 @@ class OfflineInterviewerLLM(LocalLLM):
             if refused:
                 return f"Alright. {OFFLINE_LINES['anything_else']}"
             nxt = self._next_question() or ""
-            if rt.machine.on_last_stage:
+            if rt.on_last_stage:
                 return nxt
             ack = rt.bank.phrase("acknowledgements", next(self._acks))
             return f"{ack} {nxt}".strip()
@@ -148,7 +146,7 @@ class OfflineInterviewerLLM(LocalLLM):
     def _next_question(self) -> str | None:
         rt = self.runtime
         question = rt.next_planned_question()
-        stage = rt.machine.current
+        stage = rt.stage
         if question is None and stage is not None and stage.invites_questions:
             question = OFFLINE_LINES["anything_else"]
         if question is None:
@@ -158,7 +156,7 @@ class OfflineInterviewerLLM(LocalLLM):
 
     def _closing_line(self) -> str:
         rt = self.runtime
-        planned = rt.planned.get(rt.machine.plan[-1].id)
+        planned = rt.planned.get(rt.plan[-1].id)
         if planned and planned.questions:
             return planned.questions[0].text
         return OFFLINE_LINES["goodbye"]

@@ -53,7 +53,7 @@ class InterviewRuntime(Interview):
                 pending.append(item)
         effects: list[Effect] = []
         for msg in reversed(pending):
-            effects += self.commit_candidate_turn(msg.id)
+            effects += self.candidate_turn(msg.id, msg.text_content or "", msg.created_at)
         return effects
 
     def item_added(self, item: llm.ChatItem) -> None:
@@ -85,8 +85,7 @@ class InterviewRuntime(Interview):
 
     def llm_context(self, chat_ctx: llm.ChatContext) -> llm.ChatContext:
         """The bounded context for one model call: instructions + this stage's exchange."""
-        current = self.machine.current
-        current_id = current.id if current else None
+        current_id = self.stage.id if self.stage else None
         items = [
             i
             for i in chat_ctx.items
@@ -112,7 +111,7 @@ class InterviewRuntime(Interview):
 
     def restored_chat(self) -> llm.ChatContext:
         """The current stage's saved exchange, for the model of a continued interview."""
-        stage = self.machine.current.id if self.machine.current else None
+        stage = self.stage.id if self.stage else None
         items: list[llm.ChatItem] = [
             llm.ChatMessage(
                 id=msg.item_ids[0],

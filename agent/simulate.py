@@ -67,6 +67,43 @@ async def _each(lines: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]
             yield line
 
 
+def _providers(
+    settings: Settings,
+    keys: ProviderKeys,
+    rt: InterviewRuntime,
+    *,
+    offline: bool,
+    language_model: llm.LLM | None,
+) -> Providers:
+    models = model_names(settings, offline=offline, voice=False)
+    if language_model is not None:
+        return Providers(llm=language_model, models={**models, "llm": language_model.model})
+    if offline:
+        return Providers(llm=OfflineInterviewerLLM(rt), models=models)
+    return Providers(llm=build_llm(settings, keys), models=models)
+
+
+async def _converse(interview: InterviewSession, lines: Iterable[str] | AsyncIterable[str]) -> None:
+    """Each line is the candidate's next turn, until the lines or the interview end; a
+    script that runs out means the candidate left."""
+    rt, driver = interview.rt, interview.driver
+    await interview.start()
+    await interview.wait_for_greeting(TURN_TIMEOUT_S)
+    async for line in _each(lines):
+        if rt.terminal:
+            break
+        try:
+            await asyncio.wait_for(interview.session.run(user_input=line), TURN_TIMEOUT_S)
+        except Exception as e:
+            if not driver.retrying or rt.terminal:
+                raise
+            logger.warning("reply failed (%s); asked for it again", type(e).__name__)
+        await driver.settle(TURN_TIMEOUT_S)
+    if not rt.terminal:
+        rt.candidate_left(final=True)
+    await asyncio.wait_for(driver.ended.wait(), TURN_TIMEOUT_S)
+
+
 async def run_simulation(
     lines: Iterable[str] | AsyncIterable[str],
     metadata_text: str | None,
@@ -97,45 +134,22 @@ async def run_simulation(
     rt = InterviewRuntime(md, identity=identity, stored=stored)
     if resume is not None:
         rt.resume_from(resume)
-    models = model_names(settings, offline=offline, voice=False)
-    if language_model is not None:
-        providers = Providers(llm=language_model, models={**models, "llm": language_model.model})
-    elif offline:
-        providers = Providers(llm=OfflineInterviewerLLM(rt), models=models)
-    else:
-        providers = Providers(llm=build_llm(settings, keys), models=models)
+    providers = _providers(settings, keys, rt, offline=offline, language_model=language_model)
     interview = InterviewSession(rt, providers, store=store, outbox=outbox, mode="simulate")
-    driver = interview.driver
     try:
-        await interview.start()
-        await interview.wait_for_greeting(TURN_TIMEOUT_S)
-        async for line in _each(lines):
-            if rt.machine.terminal:
-                break
-            try:
-                await asyncio.wait_for(interview.session.run(user_input=line), TURN_TIMEOUT_S)
-            except Exception as e:
-                if not driver.retrying or rt.machine.terminal:
-                    raise
-                logger.warning("reply failed (%s); asked for it again", type(e).__name__)
-            await driver.settle(TURN_TIMEOUT_S)
-        if not rt.machine.terminal:
-            rt.apply(rt.machine.participant_left(final=True))
-        await asyncio.wait_for(driver.ended.wait(), TURN_TIMEOUT_S)
+        await _converse(interview, lines)
     except Exception as e:
         logger.error("simulation failed: %s", type(e).__name__)
-        rt.apply(rt.machine.fail(f"simulation: {type(e).__name__}"))
+        rt.fail(f"simulation: {type(e).__name__}")
     finally:
         assessor = None if offline else assessor_for(settings, keys)
         try:
-            records = await interview.finish(assessor)
+            row_record, feedback = await interview.finish(assessor)
         finally:
             with contextlib.suppress(Exception):
                 await interview.session.aclose()
-    saver = interview.saver
-    interview, feedback = records
-    saved = saver.saved
-    row = asdict(interview)
+    saved = interview.saver.saved
+    row = asdict(row_record)
     if saved is not None:
         row["room_name"] = saved.room_name
     return SimulationResult(

@@ -325,8 +325,8 @@ async def run_interview(
     )
 
     async def on_shutdown(reason: str) -> None:
-        if rt.machine.candidate_away:  # the room closed while waiting for a reconnect
-            rt.apply(rt.machine.participant_left(final=True))
+        if rt.candidate_away:  # the room closed while waiting for a reconnect
+            rt.candidate_left(final=True)
         try:
             await asyncio.wait_for(interview.saver.finalize(), FINALIZE_TIMEOUT_S)
         except Exception:
@@ -351,7 +351,7 @@ async def run_interview(
         await asyncio.wait_for(interview.finish(assessor), FINALIZE_TIMEOUT_S + ASSESS_BUDGET_S)
     except Exception:
         logger.exception("finalize failed")
-    ctx.shutdown(reason=f"interview ended: {rt.machine.ended_by}")
+    ctx.shutdown(reason=f"interview ended: {rt.ended_by}")
 
 
 def _watch_room(room: rtc.Room, rt: InterviewRuntime, started_at: str) -> None:
@@ -361,11 +361,11 @@ def _watch_room(room: rtc.Room, rt: InterviewRuntime, started_at: str) -> None:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
             # left on purpose (hung up, removed): ends now; a dropped connection: grace
             final = p.disconnect_reason in LEFT_ON_PURPOSE
-            rt.apply(rt.machine.participant_left(final=final))
+            rt.candidate_left(final=final)
 
     def on_joined(p: rtc.RemoteParticipant) -> None:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
-            rt.machine.participant_returned()
+            rt.candidate_returned()
         else:
             yield_to(p)
 
@@ -378,7 +378,7 @@ def _watch_room(room: rtc.Room, rt: InterviewRuntime, started_at: str) -> None:
             return
         if (p.attributes.get(STARTED_ATTRIBUTE, ""), other) < (started_at, mine):
             logger.warning("withdrawing: another interviewer started first in this room")
-            rt.apply(rt.machine.fail(WITHDRAWN))
+            rt.fail(WITHDRAWN)
 
     room.on("participant_disconnected", on_left)
     room.on("participant_connected", on_joined)

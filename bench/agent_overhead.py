@@ -124,7 +124,7 @@ async def run(
                     "sent_to_llm": prompt_tokens(enc, model.contexts[-1]),
                     "full_history_would_be": prompt_tokens(enc, full_history(rt, session)),
                 }
-            if rt.machine.terminal and not baseline:
+            if rt.terminal and not baseline:
                 break
     finally:
         await interview.aclose()

@@ -49,20 +49,21 @@ def long_interview(messages: int, room: str) -> InterviewRuntime:
     )
     clock = Clock()
     rt = InterviewRuntime(md, room_name=room, clock=clock)
-    rt.machine.start()
+    rt.start()
     for i in range(messages // 2):
         clock.now += 20
-        stage = rt.machine.current.id
         question = f"Question {i}: tell me more?"
-        rt.transcript.add(
-            item_id=f"a{i}", role="agent", text=question, stage=stage,
-            started_at=clock.now, ended_at=clock.now + 4,
+        rt.record_message(
+            turn_id=f"a{i}", role="agent", text=question, started_at=clock.now,
+            ended_at=clock.now + 4, interrupted=False, metrics={},
         )  # fmt: skip
-        rt.machine.agent_turn(f"a{i}")
-        rt.transcript.add(item_id=f"c{i}", role="candidate", text=ANSWER, stage=stage,
-                          started_at=clock.now + 5, ended_at=clock.now + 18)  # fmt: skip
-        rt.machine.candidate_turn(f"c{i}")
-    rt.machine.client_end()
+        rt.reply_done(f"a{i}", {f"a{i}"}, question)
+        rt.candidate_turn(f"c{i}", ANSWER, clock.now + 5)
+        rt.record_message(
+            turn_id=f"c{i}", role="candidate", text=ANSWER, started_at=clock.now + 5,
+            ended_at=clock.now + 18, interrupted=False, metrics={},
+        )  # fmt: skip
+    rt.client_end()
     return rt
 
 

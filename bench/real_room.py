@@ -197,7 +197,7 @@ async def in_process(turns: int, work: Path) -> dict[str, Any]:
             try:
                 await interview.start()
                 await interview.wait_for_greeting(30)
-                while len(voice_to_voice) < turns and not rt.machine.terminal:
+                while len(voice_to_voice) < turns and not rt.terminal:
                     replies = len(speaker.first_frames)
                     line = deepgram.lines[deepgram.next_line]
                     t = await mic.say(frames[line]) - trailing_silence_s(spoken[line])

@@ -25,6 +25,9 @@ def _sentence_with(text: str, predicate: Any) -> str | None:
     return None
 
 
+Point = dict[str, Any]
+
+
 def observations(
     feedback: dict[str, Any], said: dict[int, str], *, expected_points: set[str]
 ) -> dict[str, Any]:
@@ -39,84 +42,135 @@ def observations(
     """
     answers = feedback["answers"]
     whole = [i for i, a in enumerate(answers) if not a.get("transcription_gap")]
-    strengths: list[dict[str, Any]] = []
-    areas: list[dict[str, Any]] = []
+    strengths = [
+        p
+        for p in (_complete_story(answers, said), _a_number(answers, said), _covered(answers, said))
+        if p is not None
+    ]
+    rate = feedback["speech"]["fillers_per_100_words"]
+    areas = [
+        p
+        for p in (
+            _story_without_result(answers, said, whole),
+            _fillers(answers, said, rate),
+            _short_answers(said, whole),
+            _missed_points(answers, said, whole, expected_points),
+        )
+        if p is not None
+    ]
+    plan = _plan(areas, feedback["job_description_terms"]["missing"])
+    return {"strengths": strengths, "areas_for_improvement": areas, "improvement_plan": plan}
 
-    star_full = [i for i, a in enumerate(answers) if a.get("star") and all(a["star"].values())]
-    if star_full:
-        text = said[star_full[0]]
-        strengths.append({
-            "point": "Told a complete story: situation, task, your own actions and the result.",
-            "evidence": sentences(text)[0],
-            "suggestion": None,
-        })  # fmt: skip
+
+# ---------------------------------------------------------------- strengths
+
+
+def _complete_story(answers: list[dict[str, Any]], said: dict[int, str]) -> Point | None:
+    full = [i for i, a in enumerate(answers) if a.get("star") and all(a["star"].values())]
+    if not full:
+        return None
+    return {
+        "point": "Told a complete story: situation, task, your own actions and the result.",
+        "evidence": sentences(said[full[0]])[0],
+        "suggestion": None,
+    }
+
+
+def _a_number(answers: list[dict[str, Any]], said: dict[int, str]) -> Point | None:
     for i in range(len(answers)):
-        text = said[i]
-        quantified = _sentence_with(text, lambda s: bool(_NUMBER.search(s)))
+        quantified = _sentence_with(said[i], lambda s: bool(_NUMBER.search(s)))
         if quantified:
-            strengths.append({
+            return {
                 "point": "Backed a claim with a concrete number.",
                 "evidence": quantified,
                 "suggestion": None,
-            })  # fmt: skip
-            break
+            }
+    return None
+
+
+def _covered(answers: list[dict[str, Any]], said: dict[int, str]) -> Point | None:
     for i, a in enumerate(answers):
         kws = a["keywords_mentioned"] + a["missing_keywords"]
         if kws and len(a["keywords_mentioned"]) / len(kws) >= 0.6:
             hit = a["keywords_mentioned"][0].split()[0]
             evidence = _sentence_with(said[i], lambda s, w=hit: w[:5] in s.lower())
             if evidence:
-                strengths.append({
+                return {
                     "point": f"Covered the expected points in your {a['stage']} answer.",
                     "evidence": evidence,
                     "suggestion": None,
-                })  # fmt: skip
-                break
+                }
+    return None
 
+
+# ---------------------------------------------------------------- areas for improvement
+
+
+def _story_without_result(
+    answers: list[dict[str, Any]], said: dict[int, str], whole: list[int]
+) -> Point | None:
     for i in whole:
-        a = answers[i]
-        if a.get("star") and not a["star"]["result"]:
-            areas.append({
+        star = answers[i].get("star")
+        if star and not star["result"]:
+            return {
                 "point": "A behavioral story stopped before its result.",
                 "evidence": sentences(said[i])[-1],
                 "suggestion": "End each story with what changed: a number, a decision, "
                 "or what you learned.",
-            })  # fmt: skip
-            break
-    rate = feedback["speech"]["fillers_per_100_words"]
-    if rate is not None and rate > FILLER_RATE_HIGH and answers:
-        # fillers may come from turns that are not answers (the reply to the greeting)
-        worst = max(range(len(answers)), key=lambda i: sum(answers[i]["filler_words"].values()))
-        fillers = [f for f in FILLERS if f in answers[worst]["filler_words"]]
-        evidence = _sentence_with(said[worst], lambda s: bool(filler_counts(s)))
-        if evidence:
-            areas.append({
-                "point": f"Frequent filler words ({rate:.1f} per 100 words: "
-                f"{', '.join(fillers[:3])}).",
-                "evidence": evidence,
-                "suggestion": "Pause silently instead of filling the gap; a short pause "
-                "sounds more confident.",
-            })  # fmt: skip
+            }
+    return None
+
+
+def _fillers(
+    answers: list[dict[str, Any]], said: dict[int, str], rate: float | None
+) -> Point | None:
+    if rate is None or rate <= FILLER_RATE_HIGH or not answers:
+        return None
+    # fillers may come from turns that are not answers (the reply to the greeting)
+    worst = max(range(len(answers)), key=lambda i: sum(answers[i]["filler_words"].values()))
+    fillers = [f for f in FILLERS if f in answers[worst]["filler_words"]]
+    evidence = _sentence_with(said[worst], lambda s: bool(filler_counts(s)))
+    if not evidence:
+        return None
+    return {
+        "point": f"Frequent filler words ({rate:.1f} per 100 words: {', '.join(fillers[:3])}).",
+        "evidence": evidence,
+        "suggestion": "Pause silently instead of filling the gap; a short pause "
+        "sounds more confident.",
+    }
+
+
+def _short_answers(said: dict[int, str], whole: list[int]) -> Point | None:
     short = [i for i in whole if len(words(said[i])) < SHORT_ANSWER_WORDS]
-    if whole and len(short) * 2 >= len(whole):
-        areas.append({
-            "point": "Many answers were very short.",
-            # a quote of at least four words, where one exists (shorter ones prove nothing)
-            "evidence": next((said[i] for i in short if len(words(said[i])) >= 4), said[short[0]]),
-            "suggestion": "Aim for one to two minutes: context, what you did, the outcome.",
-        })  # fmt: skip
+    if not whole or len(short) * 2 < len(whole):
+        return None
+    return {
+        "point": "Many answers were very short.",
+        # a quote of at least four words, where one exists (shorter ones prove nothing)
+        "evidence": next((said[i] for i in short if len(words(said[i])) >= 4), said[short[0]]),
+        "suggestion": "Aim for one to two minutes: context, what you did, the outcome.",
+    }
+
+
+def _missed_points(
+    answers: list[dict[str, Any]], said: dict[int, str], whole: list[int], stages: set[str]
+) -> Point | None:
     for i in whole:
         a = answers[i]
-        if a["stage"] in expected_points and len(a["missing_keywords"]) >= 2:
-            areas.append({
+        if a["stage"] in stages and len(a["missing_keywords"]) >= 2:
+            return {
                 "point": "A technical answer missed points an interviewer listens for.",
                 "evidence": sentences(said[i])[0],
                 "suggestion": "Work in: " + ", ".join(a["missing_keywords"][:4]) + ".",
-            })  # fmt: skip
-            break
+            }
+    return None
 
-    missing_terms = feedback["job_description_terms"]["missing"]
-    plan = {
+
+# ---------------------------------------------------------------- the plan
+
+
+def _plan(areas: list[Point], missing_terms: list[str]) -> dict[str, list[str]]:
+    return {
         "short_term": [a["suggestion"] for a in areas if a.get("suggestion")][:3],
         "long_term": (
             [f"Build real examples with {', '.join(missing_terms[:3])} (from the job description)."]
@@ -128,4 +182,3 @@ def observations(
             "Record one answer and listen for filler words and pace.",
         ],
     }
-    return {"strengths": strengths, "areas_for_improvement": areas, "improvement_plan": plan}

@@ -1,4 +1,4 @@
-"""The ``feedback_data`` document (DESIGN.md), from what can be computed without a model.
+"""The ``feedback_data`` document (docs/CONTRACTS.md), from what can be computed without a model.
 
 Scores are never invented: this module fills in everything that is computed (answers,
 keyword coverage, STAR parts, speech metrics) and leaves every score ``null`` with
@@ -17,6 +17,7 @@ from stages.transcript import Message
 
 from .grounding import grounded
 from .metrics import (
+    SpeechSummary,
     filler_counts,
     keyword_coverage,
     speech_summary,
@@ -102,6 +103,8 @@ def computed_feedback(
     jd_terms: Sequence[str] = (),
     find: Callable[[str], Question | None] | None = None,
 ) -> dict[str, Any]:
+    """The ``feedback_data`` that needs no model: every answer measured against its
+    question, the candidate's speech summarised, the job description's terms checked."""
     answers: list[dict[str, Any]] = []
     speech_input: list[tuple[str, float | None]] = []
     fillers: list[dict[str, int]] = []
@@ -127,31 +130,53 @@ def computed_feedback(
         index = per_stage_index.get(stage, 0)
         per_stage_index[stage] = index + 1
         question = _match_question(agent_msg.text if agent_msg else "", stage, index, planned, find)
-        kws = question.keywords if question else ()
-        hit, miss = keyword_coverage(cand.text, kws)
-        n_words = len(words(cand.text))
-        answers.append(
-            {
-                "stage": stage,
-                "question": agent_msg.text if agent_msg else None,
-                "question_id": question.id if question else None,
-                "answer_excerpt": _excerpt(cand.text),
-                "score": None,
-                "star": star_components(cand.text) if stage_def.stories else None,
-                "keywords_mentioned": hit,
-                "missing_keywords": miss,
-                "suggested_improvement": None,
-                "words": n_words,
-                "duration_s": round(duration, 1) if duration is not None else None,
-                "words_per_minute": None
-                if cand.transcription_gap
-                else words_per_minute(n_words, duration),
-                "pause_before_s": round(pause, 1) if pause is not None else None,
-                "filler_words": fillers[-1],
-                "transcription_gap": cand.transcription_gap,
-            }
-        )
+        timing = (duration, pause)
+        answers.append(_answer(agent_msg, cand, stage_def, question, timing, fillers[-1]))
     speech = speech_summary(speech_input, pauses, fillers)
+    return _document(records, answers, speech, jd_terms, jd_said)
+
+
+def _answer(
+    agent_msg: Message | None,
+    cand: Message,
+    stage: StageDef,
+    question: Question | None,
+    timing: tuple[float | None, float | None],
+    fillers: dict[str, int],
+) -> dict[str, Any]:
+    """One entry of ``feedback_data["answers"]``, measured (no score yet). ``timing``:
+    how long it took and the pause before it (``None`` in text sessions)."""
+    duration, pause = timing
+    hit, miss = keyword_coverage(cand.text, question.keywords if question else ())
+    n_words = len(words(cand.text))
+    return {
+        "stage": stage.id,
+        "question": agent_msg.text if agent_msg else None,
+        "question_id": question.id if question else None,
+        "answer_excerpt": _excerpt(cand.text),
+        "score": None,
+        "star": star_components(cand.text) if stage.stories else None,
+        "keywords_mentioned": hit,
+        "missing_keywords": miss,
+        "suggested_improvement": None,
+        "words": n_words,
+        "duration_s": round(duration, 1) if duration is not None else None,
+        # words lost to a speech-to-text outage would make the pace look slow
+        "words_per_minute": None if cand.transcription_gap else words_per_minute(n_words, duration),
+        "pause_before_s": round(pause, 1) if pause is not None else None,
+        "filler_words": fillers,
+        "transcription_gap": cand.transcription_gap,
+    }
+
+
+def _document(
+    records: Sequence[StageRecord],
+    answers: list[dict[str, Any]],
+    speech: SpeechSummary,
+    jd_terms: Sequence[str],
+    jd_said: set[str],
+) -> dict[str, Any]:
+    """The computed ``feedback_data`` (status ``partial``: nothing is scored)."""
     reached = [r for r in records if r.status in ("completed", "ended", "active")]
     summary = (
         f"{len(answers)} answer(s) across {len(reached)} stage(s); "

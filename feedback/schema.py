@@ -1,6 +1,6 @@
 """The ``feedback_data`` contract as a model: every saved document must validate.
 
-Two models live here: :class:`FeedbackData` (what is saved, DESIGN.md) and
+Two models live here: :class:`FeedbackData` (what is saved, docs/CONTRACTS.md) and
 :class:`Assessment` (what the language model must return; its JSON schema is sent with
 the request and its answer is validated before anything from it is used).
 """

@@ -12,16 +12,50 @@ import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from persistence import InterviewIdentity, InterviewRecord
 from prompts import render
 from prompts.builder import interviewer_instructions, stage_summaries
 from stages.bank import Question, QuestionBank, StageQuestions
-from stages.definitions import PlanError, build_plan
-from stages.machine import Effect, Ended, InterviewMachine, Limits, Rejected, StageChanged
+from stages.definitions import PlanError, StageDef, build_plan
+from stages.machine import (
+    Effect,
+    Ended,
+    EndedBy,
+    InterviewMachine,
+    Limits,
+    Rejected,
+    SilencePrompt,
+    StageChanged,
+)
 from stages.metadata import InterviewMetadata
-from stages.transcript import Role, Transcript, iso, parse_iso
+from stages.transcript import Message, Role, Transcript, iso, parse_iso
+
+Request = Literal[
+    "skip_stage",
+    "end_interview",
+    "confirm_end_interview",
+    "cancel_end_interview",
+    "repeat_question",
+    "give_candidate_time",
+    "finish_stage",
+]
+"""What the interviewer model may ask of the interview on the candidate's behalf (its
+tools). Each is one machine event; all but ``finish_stage`` (the model's own judgement
+that a stage's goal is covered) mean the candidate's last turn was a request, not an
+answer."""
+REQUESTS: tuple[Request, ...] = get_args(Request)
+
+_REQUEST_EVENTS: dict[Request, Callable[[InterviewMachine], list[Effect]]] = {
+    "skip_stage": lambda m: m.skip("spoken"),
+    "end_interview": InterviewMachine.request_end,
+    "confirm_end_interview": InterviewMachine.confirm_end,
+    "cancel_end_interview": InterviewMachine.cancel_end,
+    "repeat_question": InterviewMachine.repeat,
+    "give_candidate_time": InterviewMachine.need_moment,
+    "finish_stage": InterviewMachine.finish_stage,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +86,12 @@ class TurnLatency:
     llm_ttft_s: float | None
     tts_ttfb_s: float | None
     end_of_turn_delay_s: float | None
+
+
+def _copy_message(m: Message) -> Message:
+    out = copy.copy(m)
+    out.parts, out.drafts, out.item_ids = dict(m.parts), set(m.drafts), list(m.item_ids)
+    return out
 
 
 class Interview:
@@ -117,14 +157,20 @@ class Interview:
 
     # ------------------------------------------------------------ turns (plain events)
 
-    def commit_candidate_turn(self, turn_id: str) -> list[Effect]:
-        """The candidate's turn ``turn_id`` is complete: the machine counts it (once; the
-        same turn seen again changes nothing). It belongs to the stage active now."""
+    def candidate_turn(self, turn_id: str, text: str, at: float) -> list[Effect]:
+        """The candidate finished a turn (``text``, so far): recorded in the transcript and
+        counted by the machine, in the stage active now, once. The words may still change
+        before LiveKit commits the turn (:meth:`record_message` confirms them); a newer
+        draft of the same turn replaces this one and is not counted again."""
         if turn_id in self._stage_of_turn:
             return []
         current = self.machine.current
         if current is not None:
             self._stage_of_turn[turn_id] = current.id
+        self.transcript.add(
+            item_id=turn_id, role="candidate", text=text,
+            stage=current.id if current else None, started_at=at, draft=True,
+        )  # fmt: skip
         return self.apply(self.machine.candidate_turn(turn_id))
 
     def stage_of(self, turn_id: str) -> str | None:
@@ -142,7 +188,8 @@ class Interview:
         interrupted: bool,
         metrics: Mapping[str, Any],
     ) -> None:
-        """A message entered the conversation (``metrics``: LiveKit's per-turn timings)."""
+        """A message entered the conversation (``metrics``: LiveKit's per-turn timings);
+        for a candidate turn already counted, its final words and times."""
         current = self.machine.current
         stage = self._stage_of_turn.get(turn_id) or (current.id if current else None)
         if stage is not None:
@@ -187,19 +234,15 @@ class Interview:
             self.last_question = spoken.strip()
         return effects
 
-    def control(self, effects: list[Effect]) -> list[Effect]:
-        """A spoken request was handled: the candidate's last turn was not an answer."""
-        self.transcript.mark_last_candidate_request()
-        return self.apply(effects)
-
-    def request(
-        self, call_id: str, tool: str, effects: list[Effect], *, not_an_answer: bool = True
-    ) -> ToolOutcome:
-        """A request the model passed on (tool ``tool``, call ``call_id``) was answered by
-        the machine with ``effects``: applied (the candidate's turn marked as a request,
-        not an answer, unless ``not_an_answer`` is false), and its outcome kept."""
-        applied = self.control(effects) if not_an_answer else self.apply(effects)
-        outcome = ToolOutcome.of(tool, applied)
+    def request(self, call_id: str, tool: Request) -> ToolOutcome:
+        """The model passed on a request (tool ``tool``, call ``call_id``): the machine
+        answers it, the effects are applied, the candidate's last turn is marked as a
+        request rather than an answer (except for ``finish_stage``), and the outcome is
+        kept for whoever words the reply."""
+        effects = _REQUEST_EVENTS[tool](self.machine)
+        if tool != "finish_stage":
+            self.transcript.mark_last_candidate_request()
+        outcome = ToolOutcome.of(tool, self.apply(effects))
         self.tool_outcomes[call_id] = outcome
         return outcome
 
@@ -214,6 +257,99 @@ class Interview:
              "at": iso(self.clock()) or ""}
         )  # fmt: skip
         self._speech_lost = self._speech_lost or speech_lost
+
+    # ------------------------------------------------------------ lifecycle and controls
+    # Every event for the state machine enters through this record, which applies its
+    # effects (listeners told) before returning them: nothing outside ``interview/``
+    # touches the machine.
+
+    def start(self) -> list[Effect]:
+        return self.apply(self.machine.start())
+
+    def tick(self, *, silence_prompts: bool = True) -> list[Effect]:
+        """Time passed (called about once a second): limits, silence, a candidate away."""
+        effects = self.machine.tick()
+        if not silence_prompts:
+            effects = [e for e in effects if not isinstance(e, SilencePrompt)]
+        return self.apply(effects)
+
+    def speaking(self, who: Literal["agent", "candidate"], now: bool) -> None:
+        """Who is speaking (voice activity / playout): resets the silence clock."""
+        self.machine.activity(who, now)
+
+    def client_skip(self, *, stage_id: str | None, request_id: str | None) -> list[Effect]:
+        """The candidate's app asked to skip ``stage_id`` (the current stage when None)."""
+        return self.apply(self.machine.skip("client", stage_id=stage_id, request_id=request_id))
+
+    def client_end(self, *, request_id: str | None = None) -> list[Effect]:
+        return self.apply(self.machine.client_end(request_id=request_id))
+
+    def candidate_left(self, *, final: bool) -> list[Effect]:
+        """The candidate left the room; ``final``: no reconnect is possible."""
+        return self.apply(self.machine.participant_left(final=final))
+
+    def candidate_returned(self) -> None:
+        self.machine.participant_returned()
+
+    def fail(self, reason: str) -> list[Effect]:
+        return self.apply(self.machine.fail(reason))
+
+    def shutdown(self) -> list[Effect]:
+        return self.apply(self.machine.shutdown())
+
+    def mark_ended(self) -> None:
+        """The farewell (if any) is delivered; the session is closing."""
+        self.machine.mark_ended()
+
+    @property
+    def stage(self) -> StageDef | None:
+        """The stage in progress (``None`` before the interview starts)."""
+        return self.machine.current
+
+    @property
+    def plan(self) -> tuple[StageDef, ...]:
+        return self.machine.plan
+
+    @property
+    def terminal(self) -> bool:
+        return self.machine.terminal
+
+    @property
+    def ended_by(self) -> EndedBy | None:
+        return self.machine.ended_by
+
+    @property
+    def end_reason(self) -> str | None:
+        return self.machine.end_reason
+
+    @property
+    def on_last_stage(self) -> bool:
+        return self.machine.on_last_stage
+
+    @property
+    def pending_end(self) -> bool:
+        """The candidate asked to end and has not confirmed yet."""
+        return self.machine.pending_end
+
+    @property
+    def candidate_away(self) -> bool:
+        return self.machine.candidate_away
+
+    @property
+    def version(self) -> int:
+        """Changes whenever the published state may have changed."""
+        return self.machine.version
+
+    @property
+    def questions_asked(self) -> int:
+        """Questions asked so far in the current stage."""
+        return self.machine.record.questions_asked
+
+    @property
+    def closing_done(self) -> bool:
+        """The last stage ran to its end (its closing words were said)."""
+        m = self.machine
+        return m.final_stage == m.plan[-1].id and m.stages[-1].status == "completed"
 
     # ------------------------------------------------------------ continuing
 
@@ -290,7 +426,7 @@ class Interview:
         snap.__dict__.update(self.__dict__)
         snap.machine = copy.deepcopy(self.machine)
         snap.transcript = Transcript()
-        snap.transcript.messages = [copy.copy(m) for m in self.transcript.messages]
+        snap.transcript.messages = [_copy_message(m) for m in self.transcript.messages]
         snap.latencies = list(self.latencies)
         snap.errors = list(self.errors)
         snap._listeners, snap._message_listeners = [], []

@@ -1,4 +1,4 @@
-"""Turn an interview into the rows DESIGN.md specifies: what was said first, the rest after.
+"""Turn an interview into the rows docs/CONTRACTS.md specifies: what was said first, the rest after.
 
 The ``interviews`` row holds what the candidate said; it is built by code that does not
 fail on content: every string is cleaned (:func:`stages.text.clean_json`), and each
@@ -98,28 +98,23 @@ def _part(name: str, build: Callable[[], T], failed: list[str]) -> T | None:
         return None
 
 
-def build_interview(rt: Interview, facts: SessionFacts, *, revision: int) -> InterviewRecord:
-    """The ``interviews`` row: the conversation first, the optional parts guarded."""
-    m = rt.machine
-    md = rt.md
-    ident = rt.identity
-    failed: list[str] = []
+def _latency(rt: Interview) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        key: _latency_summary([v for t in rt.latencies if (v := getattr(t, key)) is not None])
+        for key in ("e2e_s", "llm_ttft_s", "tts_ttfb_s", "end_of_turn_delay_s")
+    }
+    # each turn's wait before the reply (how turn-taking behaved), the last 200 turns
+    out["end_of_turn_delays_s"] = [
+        round(t.end_of_turn_delay_s, 3)
+        for t in rt.latencies[-200:]
+        if t.end_of_turn_delay_s is not None
+    ]
+    return out
 
-    def latency_of() -> dict[str, Any]:
-        out: dict[str, Any] = {
-            key: _latency_summary([v for t in rt.latencies if (v := getattr(t, key)) is not None])
-            for key in ("e2e_s", "llm_ttft_s", "tts_ttfb_s", "end_of_turn_delay_s")
-        }
-        # each turn's wait before the reply (how turn-taking behaved), the last 200 turns
-        out["end_of_turn_delays_s"] = [
-            round(t.end_of_turn_delay_s, 3)
-            for t in rt.latencies[-200:]
-            if t.end_of_turn_delay_s is not None
-        ]
-        return out
 
-    latency = _part("latency", latency_of, failed)
-    carried = rt.carried
+def _metadata(rt: Interview, facts: SessionFacts, failed: list[str]) -> dict[str, Any]:
+    """``interviews.metadata``; each optional part guarded (named in ``failed``)."""
+    m, md, ident, carried = rt.machine, rt.md, rt.identity, rt.carried
     metadata: dict[str, Any] = {
         "room_name": ident.room_name,
         "room_sid": ident.room_sid,
@@ -131,7 +126,7 @@ def build_interview(rt: Interview, facts: SessionFacts, *, revision: int) -> Int
         "usage": _part(
             "usage", lambda: _usage_totals(facts.usage, carried.get("usage") or {}), failed
         ),
-        "latency": latency,
+        "latency": _part("latency", lambda: _latency(rt), failed),
         "duration_s": round(m.elapsed_s(), 1),
         "started_at": iso(m.started_at),
         "ended_at": iso(m.ended_at),
@@ -160,6 +155,13 @@ def build_interview(rt: Interview, facts: SessionFacts, *, revision: int) -> Int
         metadata["continued"] = carried["continued"]
     if failed:
         metadata["build_errors"] = failed
+    return metadata
+
+
+def build_interview(rt: Interview, facts: SessionFacts, *, revision: int) -> InterviewRecord:
+    """The ``interviews`` row: the conversation first, the optional parts guarded."""
+    m, md, ident = rt.machine, rt.md, rt.identity
+    metadata = _metadata(rt, facts, [])
     record = InterviewRecord(
         id=ident.interview_id,
         revision=revision,

@@ -151,20 +151,27 @@ class InterviewPersistence:
         push = time.monotonic() - self._last_live_push >= self._live_every or not self._outbox_ok
         snap = self.rt.snapshot()
         revision = self._revision()
-        live, feedback = await asyncio.to_thread(
-            build_live, snap, self._facts(), revision=revision,
-            on_feedback_error=self._feedback_failed,
-        )  # fmt: skip
+        live, recovered, feedback = await asyncio.to_thread(self._checkpoint_rows, snap, revision)
         async with self._lock:
             if self._finalized:
                 return
             if self._outbox_ok:
                 try:
-                    await self.outbox.checkpoint(as_recovered(live, at=snap.clock()), feedback)
+                    await self.outbox.checkpoint(recovered, feedback)
                 except OutboxUnavailable as e:
                     self._outbox_down(e)
         if push or not self._outbox_ok:
             await self._push_live(live)
+
+    def _checkpoint_rows(
+        self, snap: Interview, revision: int
+    ) -> tuple[InterviewRecord, InterviewRecord, FeedbackRecord]:
+        """(In a worker thread.) The live row, what it becomes if this process dies now,
+        and the feedback computed so far."""
+        live, feedback = build_live(
+            snap, self._facts(), revision=revision, on_feedback_error=self._feedback_failed
+        )
+        return live, as_recovered(live, at=snap.clock()), feedback
 
     async def _push_live(self, row: InterviewRecord) -> None:
         """Save the running interview as it stands (best effort: the outbox has it too,

@@ -237,12 +237,13 @@ class Outbox:
     # ------------------------------------------------------------ checkpoints
 
     async def checkpoint(self, interview: InterviewRecord, feedback: FeedbackRecord | None) -> None:
-        """Keep this version of a live interview (unless a newer one is already kept)."""
-        i, f = _dump(interview), (None if feedback is None else _dump(feedback))
+        """Keep this version of a live interview (unless a newer one is already kept).
+        The rows are serialised in the outbox's thread, not on the caller's loop."""
         sid = interview.metadata.get("room_sid")
         pid, started = _me()
 
         def write(conn: sqlite3.Connection) -> None:
+            i, f = _dump(interview), (None if feedback is None else _dump(feedback))
             conn.execute(
                 "INSERT INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(interview_id) DO UPDATE SET revision=excluded.revision, "

@@ -310,7 +310,7 @@ class InterviewMachine:
         return 0.0 if started is None else max(0.0, self._clock() - started)
 
     def snapshot(self) -> dict[str, object]:
-        """The state published to the candidate's client (DESIGN.md client protocol)."""
+        """The state published to the candidate's client (docs/CONTRACTS.md, client protocol)."""
         current = self.current
         return {
             "stage": current.id if current else None,

@@ -1,6 +1,6 @@
 """Dispatch metadata: parse, validate, cut to size, and say clearly what was wrong.
 
-The web app sets this JSON server-side (DESIGN.md, "Dispatch metadata"). A field of the
+The web app sets this JSON server-side (docs/CONTRACTS.md, "Dispatch metadata"). A field of the
 wrong type or an unknown level does not stop the interview: it is dropped or defaulted
 and recorded in ``warnings``. Only what makes an interview impossible raises
 :class:`MetadataError`: text that is not a JSON object, or no ``user_id`` when one is
@@ -164,81 +164,94 @@ def parse_metadata(
 
 
 def _from_object(data: dict[str, Any], *, require_user: bool) -> InterviewMetadata:
+    """Each field on its own: a bad one is defaulted and warned about (``md.warnings``);
+    only a missing or malformed ``user_id`` in dispatch mode raises."""
     md = InterviewMetadata()
-    warn = md.warnings.append
+    _user_id(md, data.get("user_id"), require_user=require_user)
+    if (name := _text(md, data, "candidate_name")) is not None:
+        md.candidate_name = name
+        md.name_given = True
+    if (role := _text(md, data, "job_role")) is not None:
+        md.job_role = role
+    md.resume_text = _text(md, data, "resume_text")
+    md.job_description = _text(md, data, "job_description")
+    _level(md, data.get("experience_level"))
+    _plan(md, data.get("stages"))
+    _duration(md, data.get("max_duration_s"))
+    _language(md, data.get("language"))
+    return md
 
-    user_id = data.get("user_id")
-    if user_id is not None:
+
+def _user_id(md: InterviewMetadata, value: Any, *, require_user: bool) -> None:
+    if value is not None:
         try:
-            md.user_id = str(uuid.UUID(str(user_id)))
+            md.user_id = str(uuid.UUID(str(value)))
         except (ValueError, AttributeError):
             if require_user:
                 raise MetadataError("bad_metadata", "user_id is not a UUID") from None
-            warn("user_id is not a UUID; ignored")
+            md.warnings.append("user_id is not a UUID; ignored")
     if require_user and md.user_id is None:
         raise MetadataError("missing_user", "metadata has no user_id (required in dispatch mode)")
 
-    def text(name: str) -> str | None:
-        value = data.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            warn(f"{name} must be a string, got {type(value).__name__}; ignored")
-            return None
-        value = _clean_text(value)
-        limit = LIMITS[name]
-        if len(value) > limit:
-            md.truncations.append(Truncation(name, len(value), limit))
-            warn(f"{name} cut from {len(value)} to {limit} characters")
-            value = value[:limit]
-        return value or None
 
-    if (name := text("candidate_name")) is not None:
-        md.candidate_name = name
-        md.name_given = True
-    if (role := text("job_role")) is not None:
-        md.job_role = role
-    md.resume_text = text("resume_text")
-    md.job_description = text("job_description")
+def _text(md: InterviewMetadata, data: dict[str, Any], name: str) -> str | None:
+    """A text field, cleaned and cut to its limit (the cut recorded)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        md.warnings.append(f"{name} must be a string, got {type(value).__name__}; ignored")
+        return None
+    value = _clean_text(value)
+    limit = LIMITS[name]
+    if len(value) > limit:
+        md.truncations.append(Truncation(name, len(value), limit))
+        md.warnings.append(f"{name} cut from {len(value)} to {limit} characters")
+        value = value[:limit]
+    return value or None
 
-    level = data.get("experience_level")
-    if level is not None:
-        key = str(level).strip().lower() if isinstance(level, str) else None
-        if key in LEVELS:
-            md.experience_level = key  # type: ignore[assignment]
-        elif key in LEVEL_ALIASES:
-            md.experience_level = LEVEL_ALIASES[key]
-        else:
-            warn(f"unknown experience_level {str(level)[:40]!r}; using 'mid'")
 
-    stages = data.get("stages")
+def _level(md: InterviewMetadata, level: Any) -> None:
+    if level is None:
+        return
+    key = str(level).strip().lower() if isinstance(level, str) else None
+    if key in LEVELS:
+        md.experience_level = key  # type: ignore[assignment]
+    elif key in LEVEL_ALIASES:
+        md.experience_level = LEVEL_ALIASES[key]
+    else:
+        md.warnings.append(f"unknown experience_level {str(level)[:40]!r}; using 'mid'")
+
+
+def _plan(md: InterviewMetadata, stages: Any) -> None:
     if stages is not None:
         if not isinstance(stages, list) or not all(isinstance(s, str) for s in stages):
-            warn("stages must be a list of stage ids; using the default plan")
+            md.warnings.append("stages must be a list of stage ids; using the default plan")
         else:
             try:
                 md.plan = build_plan(stages)
             except PlanError as e:
-                warn(f"{e}; using the default plan")
+                md.warnings.append(f"{e}; using the default plan")
     if not md.plan:
         md.plan = build_plan(None)
 
-    duration = data.get("max_duration_s")
-    if duration is not None:
-        if isinstance(duration, bool) or not isinstance(duration, int | float):
-            warn("max_duration_s must be a number; using the default")
-        else:
-            clamped = int(min(max(duration, MIN_DURATION_S), MAX_DURATION_S))
-            if clamped != duration:
-                warn(f"max_duration_s {duration} out of range; using {clamped}")
-            md.max_duration_s = clamped
 
-    language = data.get("language")
-    if language is not None:
-        if isinstance(language, str) and re.fullmatch(
-            r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?", language
-        ):
-            md.language = language
-        else:
-            warn("language must be a language tag like 'en'; using 'en'")
-    return md
+def _duration(md: InterviewMetadata, duration: Any) -> None:
+    if duration is None:
+        return
+    if isinstance(duration, bool) or not isinstance(duration, int | float):
+        md.warnings.append("max_duration_s must be a number; using the default")
+        return
+    clamped = int(min(max(duration, MIN_DURATION_S), MAX_DURATION_S))
+    if clamped != duration:
+        md.warnings.append(f"max_duration_s {duration} out of range; using {clamped}")
+    md.max_duration_s = clamped
+
+
+def _language(md: InterviewMetadata, language: Any) -> None:
+    if language is None:
+        return
+    if isinstance(language, str) and re.fullmatch(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?", language):
+        md.language = language
+    else:
+        md.warnings.append("language must be a language tag like 'en'; using 'en'")

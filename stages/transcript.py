@@ -46,6 +46,15 @@ class Message:
     transcription_gap: bool = False
     """A candidate turn of which some words were lost: speech-to-text failed while the
     candidate was speaking and had to reconnect."""
+    parts: dict[str, str] = field(default_factory=dict)
+    """The text of each item merged into this turn, by item id, in order."""
+    drafts: set[str] = field(default_factory=set)
+    """Items counted but not yet confirmed (a reply may still be built on a draft of the
+    words; a newer draft of the same turn replaces it)."""
+
+    def _join(self) -> None:
+        self.text = " ".join(t for t in self.parts.values() if t)
+        self.item_ids = list(self.parts)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -76,6 +85,7 @@ class Message:
             ended_at=parse_iso(data.get("ended_at")) or 0.0,
             interrupted=bool(data.get("interrupted")),
             item_ids=[f"restored-{index}"],
+            parts={f"restored-{index}": clean_text(data.get("text") or "")},
             request=bool(data.get("request")),
             question=data.get("question") is not False,
             transcription_gap=bool(data.get("transcription_gap")),
@@ -117,18 +127,35 @@ class Transcript:
         started_at: float,
         ended_at: float | None = None,
         interrupted: bool = False,
+        draft: bool = False,
     ) -> Message | None:
+        """Add an item; returns its message when something was recorded or confirmed
+        (``None`` for an empty item or one already recorded).
+
+        ``draft``: a candidate turn counted before its words are final. Adding the same
+        id again without ``draft`` confirms it (with the final words and times); a new
+        candidate item that follows an unconfirmed draft replaces it."""
         text = clean_text(text).strip()
-        if item_id in self._seen or not text:
+        end = ended_at if ended_at is not None else started_at
+        if item_id in self._seen:
+            return self._confirm(item_id, text, started_at, end, interrupted, draft)
+        if not text:
             return None
         self._seen.add(item_id)
-        end = ended_at if ended_at is not None else started_at
         last = self.messages[-1] if self.messages else None
         if last is not None and last.role == role and (role == "candidate" or last.stage == stage):
-            last.text = f"{last.text} {text}"
+            superseded = last.drafts if role == "candidate" else set()
+            for old in superseded:
+                last.parts.pop(old, None)
+            last.drafts = set()
+            if not last.parts:
+                last.started_at = started_at
+            last.parts[item_id] = text
             last.ended_at = max(last.ended_at, end)
             last.interrupted = interrupted
-            last.item_ids.append(item_id)
+            if draft:
+                last.drafts.add(item_id)
+            last._join()
             return last
         msg = Message(
             role=role,
@@ -138,9 +165,30 @@ class Transcript:
             ended_at=end,
             interrupted=interrupted,
             item_ids=[item_id],
+            parts={item_id: text},
+            drafts={item_id} if draft else set(),
         )
         self.messages.append(msg)
         return msg
+
+    def _confirm(
+        self, item_id: str, text: str, started_at: float, ended_at: float, interrupted: bool,
+        draft: bool,
+    ) -> Message | None:  # fmt: skip
+        if draft:
+            return None
+        for msg in reversed(self.messages):
+            if item_id in msg.drafts:
+                msg.drafts.discard(item_id)
+                if text:
+                    msg.parts[item_id] = text
+                if next(iter(msg.parts)) == item_id:
+                    msg.started_at = started_at
+                msg.ended_at = max(msg.ended_at, ended_at)
+                msg.interrupted = interrupted
+                msg._join()
+                return msg
+        return None
 
     def mark_last_candidate_request(self) -> None:
         for m in reversed(self.messages):
@@ -166,7 +214,7 @@ class Transcript:
 
 
 def conversation_json(transcript: Transcript, machine: InterviewMachine) -> dict[str, Any]:
-    """The ``interviews.conversation`` document of DESIGN.md."""
+    """The ``interviews.conversation`` document (docs/CONTRACTS.md)."""
     return {
         "schema_version": CONVERSATION_SCHEMA_VERSION,
         "messages": [m.to_json() for m in transcript.messages],

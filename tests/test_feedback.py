@@ -117,8 +117,8 @@ def finished_runtime() -> InterviewRuntime:
         rt.transcript.add(item_id=f"q{n}", role="agent", text=q, stage=stage, started_at=t)
         rt.transcript.add(item_id=f"a{n}", role="candidate", text=a, stage=stage, started_at=t + 5)
         t += 60
-    rt.machine.start()
-    rt.machine.client_end()
+    rt.start()
+    rt.client_end()
     return rt
 
 
@@ -246,8 +246,8 @@ def _technical_only(*, gap: bool) -> InterviewRuntime:
     )  # fmt: skip
     assert answer is not None
     answer.transcription_gap = gap
-    rt.machine.start()
-    rt.machine.client_end()
+    rt.start()
+    rt.client_end()
     return rt
 
 

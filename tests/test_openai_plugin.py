@@ -12,6 +12,7 @@ from agent.driver import SessionDriver
 from agent.interviewer import Interviewer
 from agent.providers import ProviderKeys, build_llm
 from agent.runtime import InterviewRuntime
+from interview.record import REQUESTS
 from stages.metadata import parse_metadata
 
 from .fake_openai import FakeOpenAI, last_tool_name, last_user_text
@@ -75,15 +76,7 @@ async def test_interview_turns_through_the_openai_plugin():
     assert first["messages"][0]["role"] == "system"
     assert "Current stage: greeting" in first["messages"][0]["content"]
     tool_names = {t["function"]["name"] for t in first["tools"]}
-    assert tool_names == {
-        "skip_stage",
-        "end_interview",
-        "confirm_end_interview",
-        "cancel_end_interview",
-        "repeat_question",
-        "give_candidate_time",
-        "finish_stage",
-    }
+    assert tool_names == set(REQUESTS)
     assert all(h == f"Bearer {TEST_KEY}" for h in server.auth_headers)
     after_skip = server.requests[-1]
     assert "Current stage: experience" in after_skip["messages"][0]["content"]

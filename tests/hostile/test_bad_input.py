@@ -104,7 +104,7 @@ def _call(payload: str) -> rtc.RpcInvocationData:
 )
 def test_rpc_garbage_replays_and_disorder(calls):
     rt = InterviewRuntime(parse_metadata("{}", require_user=False), room_name="r")
-    rt.machine.start()
+    rt.start()
     protocol = ClientProtocol(rt, on_change=lambda: None)
 
     async def drive() -> None:

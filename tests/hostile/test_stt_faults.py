@@ -115,7 +115,7 @@ async def voice_interview(
                     await asyncio.wait_for(speaker.segments_at_least(replies + 1), 15)
                 await asyncio.sleep(0.5)
             if not rt.machine.terminal:
-                rt.apply(rt.machine.participant_left(final=True))
+                rt.candidate_left(final=True)
             await asyncio.wait_for(interview.driver.ended.wait(), 30)
         finally:
             await interview.finish()

@@ -1,0 +1,90 @@
+"""A candidate turn enters the interview once: recorded and counted when a reply is built
+on it, confirmed (never counted again) when LiveKit commits it, replaced when a newer
+draft of the same turn takes its place (speech that went on after an early reply was
+started and dropped)."""
+
+from __future__ import annotations
+
+import json
+
+from interview.record import Interview
+from stages.metadata import parse_metadata
+from stages.transcript import Transcript
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _interview() -> Interview:
+    md = parse_metadata(json.dumps({"job_role": "Data Engineer"}), require_user=False)
+    rt = Interview(md, room_name="turns", clock=Clock())
+    rt.start()
+    rt.record_message(
+        turn_id="greet", role="agent", text="Hello, tell me about yourself?",
+        started_at=1_000.0, ended_at=1_003.0, interrupted=False, metrics={},
+    )  # fmt: skip
+    rt.reply_done("r0", {"greet"}, "Hello, tell me about yourself?")
+    return rt
+
+
+def _candidate_texts(rt: Interview) -> list[str]:
+    return [m.text for m in rt.transcript.messages if m.role == "candidate"]
+
+
+def test_a_turn_is_recorded_and_counted_when_the_reply_is_built_and_confirmed_later() -> None:
+    rt = _interview()
+    first = rt.machine.stages[0]
+    rt.candidate_turn("u1", "I build data pipelines", 1_004.0)
+    assert _candidate_texts(rt) == ["I build data pipelines"]
+    assert first.answers == 1
+    assert rt.candidate_turn("u1", "I build data pipelines", 1_004.0) == []  # seen: no-op
+    rt.record_message(
+        turn_id="u1", role="candidate", text="I build data pipelines in Spark",
+        started_at=1_004.0, ended_at=1_008.0, interrupted=False, metrics={},
+    )  # fmt: skip
+    assert _candidate_texts(rt) == ["I build data pipelines in Spark"]
+    assert first.answers == 1 and rt.transcript.messages[-1].ended_at == 1_008.0
+    assert not rt.transcript.messages[-1].drafts
+
+
+def test_a_newer_draft_of_the_same_turn_replaces_the_dropped_one() -> None:
+    rt = _interview()
+    rt.candidate_turn("early", "we also did a", 1_004.0)
+    rt.candidate_turn("later", "we also did a migration to Kafka", 1_004.0)
+    rt.record_message(
+        turn_id="later", role="candidate", text="we also did a migration to Kafka",
+        started_at=1_004.0, ended_at=1_009.0, interrupted=False, metrics={},
+    )  # fmt: skip
+    assert _candidate_texts(rt) == ["we also did a migration to Kafka"]
+    assert rt.machine.stages[0].answers == 1
+    data = rt.transcript.messages[-1].to_json()
+    assert data["text"] == "we also did a migration to Kafka"
+
+
+def test_confirmed_fragments_of_one_turn_are_kept_and_joined() -> None:
+    t = Transcript()
+    t.add(item_id="a", role="candidate", text="first part", stage="s", started_at=1.0)
+    t.add(item_id="b", role="candidate", text="second part", stage="s", started_at=2.0)
+    assert [m.text for m in t.messages] == ["first part second part"]
+    # a draft after confirmed fragments replaces only itself
+    t.add(item_id="c", role="candidate", text="dra", stage="s", started_at=3.0, draft=True)
+    t.add(item_id="d", role="candidate", text="draft done", stage="s", started_at=3.0)
+    assert [m.text for m in t.messages] == ["first part second part draft done"]
+    assert t.messages[0].item_ids == ["a", "b", "d"]
+
+
+def test_a_draft_never_confirmed_is_still_saved_with_the_interview() -> None:
+    rt = _interview()
+    rt.candidate_turn("u1", "my answer before the line dropped", 1_004.0)
+    snap = rt.snapshot()
+    assert _candidate_texts(snap) == ["my answer before the line dropped"]
+    rt.record_message(
+        turn_id="u1", role="candidate", text="my answer before the line dropped, final",
+        started_at=1_004.0, ended_at=1_006.0, interrupted=False, metrics={},
+    )  # fmt: skip
+    assert _candidate_texts(snap) == ["my answer before the line dropped"]  # a true copy

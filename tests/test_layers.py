@@ -1,0 +1,78 @@
+"""The rooms of the house (docs/ARCHITECTURE.md), checked on the source itself.
+
+Each package may import only what its job needs: ``stages/`` and ``interview/`` know
+nothing of LiveKit, only ``persistence/`` speaks SQL or Supabase, and nothing outside
+``interview/`` touches the state machine directly (it is reached through the interview
+record, which applies every effect).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from agent.interviewer import Interviewer
+from interview.record import REQUESTS
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("agent", "stages", "interview", "feedback", "prompts", "persistence", "bench")
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+FORBIDDEN: dict[str, set[str]] = {
+    "stages": {"livekit", "agent", "interview", "persistence", "supabase", "sqlite3"},
+    "interview": {"livekit", "agent", "supabase", "sqlite3", "postgrest"},
+    "feedback": {"livekit", "agent", "interview", "supabase", "sqlite3"},
+    "prompts": {"livekit", "agent", "interview", "persistence", "supabase", "sqlite3"},
+    "persistence": {"livekit", "agent", "interview"},
+    "agent": {"sqlite3", "postgrest"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_each_package_imports_only_what_its_job_needs(package: str) -> None:
+    wrong = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in _modules(package)
+        for name in _imports(path)
+        if _top(name) in FORBIDDEN[package]
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_the_machine_is_reached_only_through_the_interview_record() -> None:
+    reach = re.compile(r"\.machine\b(?!\()")
+    outside = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for package in ("agent", "bench", "feedback", "persistence", "prompts")
+        for path in _modules(package)
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if reach.search(line) and "import" not in line and "platform.machine" not in line
+    ]
+    assert not outside, outside
+
+
+def test_the_interviewer_offers_exactly_the_requests_the_interview_answers() -> None:
+    tools = {t.info.name for t in Interviewer.__dict__.values() if hasattr(t, "info")}
+    assert tools == set(REQUESTS)
