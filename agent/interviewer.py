@@ -2,8 +2,10 @@
 
 The model writes the words; the state machine decides the stage. Each LLM call first
 commits the candidate's pending turn to the machine, then sees only the bounded context
-the runtime builds. Spoken requests (skip, end, repeat, "give me a moment") arrive as
-function-tool calls, and each tool only asks the machine, which may refuse.
+the runtime builds. Spoken requests (skip, end) and turns that are not an answer (repeat,
+clarify, a hint, "I don't know", "how am I doing?", an aside, "give me a moment") arrive
+as function-tool calls, as does a follow-up the model wants to ask; each tool only asks
+the machine, which may refuse.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from livekit.agents import Agent, ModelSettings, RunContext, function_tool, llm
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from interview.record import Request, ToolOutcome
+from stages.machine import NonAnswer
 
 from .runtime import InterviewRuntime
 
@@ -30,12 +33,21 @@ _REFUSALS = {
     "one_per_turn": "Not done: only one part of the interview can be skipped or finished "
     "per candidate reply.",
 }
+_COMPLETE_REFUSALS = {
+    "not_confirmed_yet": _REFUSALS["not_confirmed_yet"],
+    "hint_given": "You already gave this question's one hint. Encourage the candidate, in "
+    "one sentence, to try with whatever comes to mind.",
+    "move_on": "The candidate does not know this one, and that is their answer. Say kindly "
+    "that it is fine, then ask the next question.",
+    "enough_follow_ups": "No more follow-ups on this question: acknowledge the answer in a "
+    "few words and ask the next question.",
+}
 
 
 def describe(outcome: ToolOutcome, runtime: InterviewRuntime, done: str) -> str:
     """What a tool call achieved, as one instruction for the model's next words."""
-    if outcome.refused == "not_confirmed_yet":
-        return _REFUSALS[outcome.refused]
+    if outcome.refused in _COMPLETE_REFUSALS:
+        return _COMPLETE_REFUSALS[outcome.refused]
     if outcome.refused is not None:
         return (
             f"{_REFUSALS.get(outcome.refused, 'Refused.')} Tell the candidate in a few words "
@@ -125,22 +137,34 @@ class Interviewer(Agent):
         )
 
     @function_tool
-    async def repeat_question(self, context: RunContext) -> str:
-        """The candidate asked to hear the question again, or to have it rephrased."""
+    async def not_an_answer(self, context: RunContext, kind: NonAnswer) -> str:
+        """The candidate's last turn was not an answer to your question. Call this before
+        you reply whenever that is so, even if a new stage has just begun; the question
+        then stays open and you will be told what to say.
+
+        Args:
+            kind: repeat (wants to hear the question again), clarify (does not understand
+                it, asks what you mean), hint (asks for a hint or help), dont_know (says
+                they don't know or can't think of anything), progress (asks how they are
+                doing or for a score), aside (asks you something else, or talks about
+                something unrelated), moment (asks for time to think).
+        """
         rt = self.runtime
         question = rt.last_question or "the current question"
-        return self._ask(
-            context, "repeat_question",
-            f"Repeat or rephrase this question: {question}",
-        )  # fmt: skip
+        return self._ask(context, "not_an_answer", _non_answer_reply(rt, kind, question), kind)
 
     @function_tool
-    async def give_candidate_time(self, context: RunContext) -> str:
-        """The candidate asked for a moment to think before answering."""
+    async def ask_follow_up(self, context: RunContext) -> str:
+        """You want to ask a follow-up about the answer the candidate just gave (a detail
+        they mentioned, a part of their story that is missing, why they chose what they
+        did) instead of moving to the next question. The follow-up does not use up one
+        of the stage's questions."""
         return self._ask(
-            context, "give_candidate_time",
-            "Tell the candidate to take their time, in a few words, then wait.",
-        )  # fmt: skip
+            context,
+            "ask_follow_up",
+            "Ask one short follow-up question about a specific detail the candidate just "
+            "said. Stay on this topic.",
+        )
 
     @function_tool
     async def finish_stage(self, context: RunContext) -> str:
@@ -148,8 +172,32 @@ class Interviewer(Agent):
         questions). The interview system may refuse if it is too early."""
         return self._ask(context, "finish_stage", "Stage finished.")
 
-    def _ask(self, context: RunContext, tool: Request, done: str) -> str:
+    def _ask(
+        self, context: RunContext, tool: Request, done: str, kind: NonAnswer | None = None
+    ) -> str:
         """Pass the request to the interview (which keeps the typed outcome) and word
         the outcome for the model."""
         rt = self.runtime
-        return describe(rt.request(context.function_call.call_id, tool), rt, done)
+        return describe(rt.request(context.function_call.call_id, tool, kind), rt, done)
+
+
+def _non_answer_reply(rt: InterviewRuntime, kind: NonAnswer, question: str) -> str:
+    """What the interviewer says to a turn that was not an answer."""
+    planned = rt.open_question()
+    nudge = f" A nudge you may use: {planned.hint}" if planned and planned.hint else ""
+    return {
+        "repeat": f"Say the question again, nearly word for word: {question}",
+        "clarify": "Rephrase the question more simply, in one short sentence: the same "
+        f"question, with no hint at the answer. The question: {question}",
+        "hint": "Give one short nudge: a direction to think in, never the answer or the "
+        f"points you listen for. Then invite them to try. The question: {question}{nudge}",
+        "dont_know": "Reassure them in a few words and give one gentle nudge (a simpler "
+        "angle, or a related experience they may have), then let them try again. The "
+        f"question: {question}{nudge}",
+        "progress": "Give no score and no judgement. Say kindly, in one sentence, that "
+        f"detailed feedback comes at the end, then return to the question: {question}",
+        "aside": "Reply in one short sentence (you cannot speak for a real employer; there "
+        "is time for the candidate's questions near the end), then return to the "
+        f"question: {question}",
+        "moment": "Tell the candidate to take their time, in a few words, then wait.",
+    }[kind]

@@ -8,6 +8,7 @@ Nothing here calls a network: the caller sends the request.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from prompts import data_block, render
@@ -29,8 +30,9 @@ def request_messages(
 ) -> list[dict[str, str]]:
     system = render(
         "feedback_assessment",
-        job_role=job_role,
-        experience_level=experience_level,
+        profile_block=data_block(
+            "candidate_profile", f"role: {job_role}\nlevel: {experience_level}"
+        ),
         resume_block=data_block("resume", resume),
         jd_block=data_block("job_description", job_description),
     )
@@ -83,7 +85,14 @@ def apply(
     for i, answer in enumerate(out["answers"]):
         if (got := by_index.get(i)) is not None:
             answer["score"] = round(got.score, 1)
+            answer["what_went_well"] = got.what_went_well
             answer["suggested_improvement"] = got.suggested_improvement
+            spoken = said[i] if i < len(said) else ""
+            answer["stronger_answer"] = (
+                got.stronger_answer if _adds_no_facts(got.stronger_answer, spoken) else None
+            )
+            if answer.get("star") is not None and got.star is not None:
+                answer["star"] = got.star.model_dump()  # a story: the model read it
     by_stage = {s.id: s for s in assessment.stages}
     for stage in out["stages"]:
         if (got := by_stage.get(stage["id"])) is not None:
@@ -96,3 +105,20 @@ def apply(
     }
     out["generated_by"] = {"model": model, "fallback": False, "error": None}
     return out
+
+
+_FACT = re.compile(r"\d[\d,.]*%?|\b[A-Z][a-zA-Z]+(?:\s[A-Z][a-zA-Z]+)*")
+
+
+def _adds_no_facts(stronger: str, said: str) -> bool:
+    """A stronger version may reword, never invent: every number and every capitalised
+    name in it (other than a sentence's first word) must be in what the candidate said."""
+    known = said.lower()
+    for sentence in re.split(r"(?<=[.!?])\s+", stronger.strip()):
+        for i, m in enumerate(_FACT.finditer(sentence)):
+            fact = m.group(0)
+            if i == 0 and m.start() == 0 and not fact[0].isdigit():
+                continue
+            if fact.lower() not in known and fact not in ("I", "I'm", "I've", "I'd"):
+                return False
+    return True

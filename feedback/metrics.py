@@ -19,12 +19,18 @@ FILLERS: tuple[str, ...] = (
 )  # fmt: skip
 """Filler words and phrases counted by kind. "like" is left out on purpose: in speech it
 is far more often a verb or preposition than a filler, and counting it would mislead."""
+HEDGES: tuple[str, ...] = (
+    "i guess", "maybe", "perhaps", "i suppose", "probably", "not sure", "i think maybe",
+    "hopefully", "i'd say maybe",
+)  # fmt: skip
+"""Words that soften a claim until it says little ("I guess we maybe improved it")."""
 
 STAR_CUES: dict[str, tuple[str, ...]] = {
     "situation": (
         "when i was", "at my previous", "at my last", "in my last", "in my previous",
-        "there was a time", "the situation", "we had a", "we were", "one time", "last year",
-        "a few years ago", "our team", "the project was", "context",
+        "at my current", "in my current", "at a previous", "while i was", "there was a time",
+        "the situation", "we had a", "we were", "one time", "once", "last year", "last month",
+        "a few years ago", "our team", "the project was", "context", "during",
     ),
     "task": (
         "my task", "i was responsible", "my role was", "my job was", "i needed to",
@@ -32,17 +38,31 @@ STAR_CUES: dict[str, tuple[str, ...]] = {
         "we needed to", "objective",
     ),
     "action": (
-        "i decided", "i implemented", "i built", "i led", "i organized", "i organised",
-        "i created", "i wrote", "i set up", "i talked", "i spoke", "i proposed", "i started",
-        "i worked", "i reached out", "i designed", "i analyzed", "i analysed", "so i",
-        "i took", "i made", "i introduced",
+        "i decided", "i implemented", "i organized", "i organised", "i set up", "i talked",
+        "i reached out", "so i", "i worked",
     ),
     "result": (
         "as a result", "the result", "the outcome", "in the end", "we reduced", "we increased",
         "we improved", "it reduced", "it increased", "it improved", "led to", "which meant",
         "we delivered", "we launched", "we shipped", "percent", "%", "saved", "finally",
+        "it worked", "never happened again", "we stopped", "we agreed", "we won", "on time",
+        "ended up", "turned out", "went down", "went up", "afterwards", "since then",
+        "was promoted", "thanks to that", "fewer", "faster",
     ),
 }  # fmt: skip
+_IRREGULAR_ACTIONS = (
+    "built", "led", "made", "ran", "wrote", "set", "took", "spoke", "met", "found", "gave",
+    "drove", "brought", "got", "put", "sent", "told", "chose", "did", "began", "cut", "kept",
+    "went", "held", "taught", "sought", "won", "paid", "rebuilt", "split", "caught", "dealt",
+    "stood", "rewrote", "shut", "spent", "sat", "thought", "knew", "came", "wrote",
+)  # fmt: skip
+_NOT_ACTIONS = ("i wanted", "i liked", "i loved", "i needed", "i used to", "i hoped", "i felt")
+_FIRST_PERSON_ACTION = re.compile(
+    r"(?<![\w'])i (?:then |also |quickly |personally |immediately |first |finally )?"
+    r"(?:\w+ed|" + "|".join(_IRREGULAR_ACTIONS) + r")(?![\w'])"
+)
+STORY_WORDS = 25
+"""An answer shorter than this with fewer than two story parts is not a story."""
 
 _WORD = re.compile(r"[\w'’-]+")
 
@@ -56,6 +76,7 @@ def _phrase_pattern(phrase: str) -> re.Pattern[str]:
 
 
 _FILLER_PATTERNS = {f: _phrase_pattern(f) for f in FILLERS}
+_HEDGE_PATTERNS = {h: _phrase_pattern(h) for h in HEDGES}
 _CUE_PATTERNS = {c: _phrase_pattern(c) for cues in STAR_CUES.values() for c in cues}
 
 
@@ -69,6 +90,13 @@ def _filler_counts(text: str) -> tuple[tuple[str, int], ...]:
     low = " ".join(words(text))
     counts = ((f, len(p.findall(low))) for f, p in _FILLER_PATTERNS.items())
     return tuple((f, n) for f, n in counts if n)
+
+
+def hedge_counts(text: str) -> dict[str, int]:
+    """Hedges by kind; only kinds that occur."""
+    low = " ".join(words(text))
+    counts = ((h, len(p.findall(low))) for h, p in _HEDGE_PATTERNS.items())
+    return {h: n for h, n in counts if n}
 
 
 def fillers_per_100_words(fillers: int, word_count: int) -> float | None:
@@ -122,16 +150,24 @@ def star_components(text: str) -> dict[str, bool]:
 @lru_cache(maxsize=4096)
 def _star_components(text: str) -> tuple[tuple[str, bool], ...]:
     low = " ".join(words(text))
-    return tuple(
-        (
-            part,
-            any(
-                (cue in text) if cue == "%" else bool(_CUE_PATTERNS[cue].search(low))
-                for cue in cues
-            ),
+    parts = {
+        part: any(
+            (cue in text) if cue == "%" else bool(_CUE_PATTERNS[cue].search(low)) for cue in cues
         )
         for part, cues in STAR_CUES.items()
-    )
+    }
+    # what the candidate did: any first-person verb in the past ("I rolled back", "I
+    # wrote"), other than wishes and feelings ("I wanted", "I felt")
+    acted = [m.group(0) for m in _FIRST_PERSON_ACTION.finditer(low)]
+    parts["action"] = parts["action"] or any(not a.startswith(_NOT_ACTIONS) for a in acted)
+    return tuple(parts.items())
+
+
+def is_story(text: str) -> bool:
+    """Whether an answer tells a story at all (so its STAR parts mean something): two or
+    more parts, or one part in an answer of some length."""
+    found = sum(star_components(text).values())
+    return found >= 2 or (found == 1 and len(words(text)) >= STORY_WORDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,15 @@ import re
 from typing import Any
 
 from .grounding import sentences
-from .metrics import FILLERS, filler_counts, words
+from .metrics import FILLERS, filler_counts, hedge_counts, words
 
 FILLER_RATE_HIGH = 5.0
 """Fillers per 100 words above which the report suggests working on it."""
 SHORT_ANSWER_WORDS = 25
-_NUMBER = re.compile(r"\d|percent|%|\b(half|double|twice|thirds?)\b", re.IGNORECASE)
+LONG_ANSWER_WORDS = 220
+"""About two minutes spoken: past this an answer tends to lose its point."""
+HEDGES_PER_ANSWER = 2
+_NUMBER = re.compile(r"\d|percent|%|\b(half|double|twice|thirds?)\b(?!-)", re.IGNORECASE)
 
 
 def _sentence_with(text: str, predicate: Any) -> str | None:
@@ -54,6 +57,8 @@ def observations(
             _story_without_result(answers, said, whole),
             _fillers(answers, said, rate),
             _short_answers(said, whole),
+            _long_answers(said, whole),
+            _hedging(answers, said, whole),
             _missed_points(answers, said, whole, expected_points),
         )
         if p is not None
@@ -152,6 +157,33 @@ def _short_answers(said: dict[int, str], whole: list[int]) -> Point | None:
     }
 
 
+def _long_answers(said: dict[int, str], whole: list[int]) -> Point | None:
+    long = [i for i in whole if len(words(said[i])) > LONG_ANSWER_WORDS]
+    if not long:
+        return None
+    return {
+        "point": "Some answers ran long and lost their thread.",
+        "evidence": sentences(said[long[0]])[0],
+        "suggestion": "Lead with your main point, then one example; stop at the result. "
+        "Aim for one to two minutes.",
+    }
+
+
+def _hedging(answers: list[dict[str, Any]], said: dict[int, str], whole: list[int]) -> Point | None:
+    hedged = [i for i in whole if sum(answers[i].get("hedges", {}).values()) >= HEDGES_PER_ANSWER]
+    if not hedged:
+        return None
+    evidence = _sentence_with(said[hedged[0]], lambda s: bool(hedge_counts(s)))
+    if not evidence:
+        return None
+    return {
+        "point": 'Hedging softened what you did ("I guess", "maybe", "probably").',
+        "evidence": evidence,
+        "suggestion": 'Say what you did and what you think plainly; keep "maybe" for '
+        "real uncertainty.",
+    }
+
+
 def _missed_points(
     answers: list[dict[str, Any]], said: dict[int, str], whole: list[int], stages: set[str]
 ) -> Point | None:
@@ -159,11 +191,105 @@ def _missed_points(
         a = answers[i]
         if a["stage"] in stages and len(a["missing_keywords"]) >= 2:
             return {
-                "point": "A technical answer missed points an interviewer listens for.",
+                "point": "An answer left out topics a strong answer to that question often "
+                "touches.",
                 "evidence": sentences(said[i])[0],
-                "suggestion": "Work in: " + ", ".join(a["missing_keywords"][:4]) + ".",
+                "suggestion": "Next time, consider whether these belong in your answer: "
+                + ", ".join(a["missing_keywords"][:3])
+                + ". Use them only where they are true for you.",
             }
     return None
+
+
+# ---------------------------------------------------------------- each answer
+
+
+def coach(answer: dict[str, Any], text: str, *, expected_points: bool) -> dict[str, str | None]:
+    """What one answer did well and the one change that would help it most (the first
+    rule that applies), for the answer's row in the report."""
+    return {
+        "what_went_well": _went_well(answer, text),
+        "suggested_improvement": _to_improve(answer, text, expected_points=expected_points),
+    }
+
+
+def _went_well(answer: dict[str, Any], text: str) -> str | None:
+    star = answer.get("star")
+    n = len(words(text))
+    covered = answer["keywords_mentioned"]
+    if star and all(star.values()):
+        return "You told it as a complete story, through to the result."
+    if _NUMBER.search(text) and n >= 8:
+        return "You made it concrete with a number."
+    if covered and len(covered) * 2 >= len(covered) + len(answer["missing_keywords"]):
+        return f"You touched on what matters here, such as {covered[0]}."
+    if star and star.get("action"):
+        return "You said what you did yourself."
+    if SHORT_ANSWER_WORDS <= n <= LONG_ANSWER_WORDS:
+        return "A well-sized answer: enough detail without running long."
+    return None
+
+
+def _to_improve(answer: dict[str, Any], text: str, *, expected_points: bool) -> str | None:
+    if answer.get("transcription_gap"):
+        return None  # some of it was not heard: nothing to hold against it
+    star = answer.get("star")
+    n = len(words(text))
+    if star is not None and not star["result"]:
+        return "End with how it turned out: a number, a decision, or what you learned."
+    if star is not None and not star["action"]:
+        return 'Say what you did yourself, with "I", not only what the team did.'
+    if n < SHORT_ANSWER_WORDS:
+        return "Give one concrete example: what the situation was, what you did, the outcome."
+    if n > LONG_ANSWER_WORDS:
+        return "Lead with your main point, then one example; stop at the result."
+    if sum(answer.get("hedges", {}).values()) >= HEDGES_PER_ANSWER:
+        return 'Drop the hedges ("I guess", "maybe"): say plainly what you did.'
+    if expected_points and len(answer["missing_keywords"]) >= 2:
+        topics = " and ".join(answer["missing_keywords"][:2])
+        return f"A strong answer here often also touches on {topics}, where true for you."
+    if not _NUMBER.search(text):
+        return "Add one concrete detail or number that shows the size of what you did."
+    return None
+
+
+# ---------------------------------------------------------------- the summary
+
+
+def offline_summary(feedback: dict[str, Any], strengths: list[Point], areas: list[Point]) -> str:
+    """A few sentences a candidate can read first: what they covered, what went well,
+    the one thing to work on (no score: none is given without a model)."""
+    answers = feedback["answers"]
+    if not answers:
+        return (
+            "The interview ended before any answers were given, so there is nothing to assess yet."
+        )
+    stages_ = list(dict.fromkeys(a["stage"] for a in answers))
+    avg = round(sum(a["words"] for a in answers) / len(answers))
+    parts = [
+        f"You answered {len(answers)} question{'s' if len(answers) != 1 else ''} across "
+        f"{_joined(stages_)}, averaging {avg} words an answer."
+    ]
+    if strengths:
+        parts.append(f"What worked: {strengths[0]['point'][0].lower()}{strengths[0]['point'][1:]}")
+    if areas:
+        parts.append(
+            f"The main thing to work on: {areas[0]['point'][0].lower()}{areas[0]['point'][1:]}"
+        )
+    else:
+        parts.append("No clear pattern to work on showed up in these answers.")
+    return " ".join(parts)
+
+
+def _lowered(sentence: str) -> str:
+    return sentence[:1].lower() + sentence[1:]
+
+
+def _joined(items: list[str]) -> str:
+    names = [i.replace("_", " ") for i in items]
+    if len(names) == 1:
+        return f"the {names[0]} part"
+    return f"the {', '.join(names[:-1])} and {names[-1]} parts"
 
 
 # ---------------------------------------------------------------- the plan

@@ -58,6 +58,25 @@ def _stage_cell(a: dict[str, Any]) -> str:
     return f"{a['stage']} †" if a.get("transcription_gap") else a["stage"]
 
 
+def _coaching(a: dict[str, Any]) -> list[tuple[str, str]]:
+    """What went well, one way to make it stronger, a stronger version, the story parts."""
+    out = []
+    if a.get("what_went_well"):
+        out.append(("Went well", a["what_went_well"]))
+    if a.get("suggested_improvement"):
+        out.append(("Make it stronger", a["suggested_improvement"]))
+    if a.get("stronger_answer"):
+        out.append(("Said more strongly", a["stronger_answer"]))
+    if a.get("star"):
+        found = [part for part, there in a["star"].items() if there]
+        missing = [part for part, there in a["star"].items() if not there]
+        story = f"{', '.join(found) or 'none'}" + (
+            f"; missing: {', '.join(missing)}" if missing else ""
+        )
+        out.append(("Story parts", story))
+    return out
+
+
 def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     title, sub = _headline(interview, fb)
     out = [f"# {title}", "", sub, ""]
@@ -84,7 +103,8 @@ def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
         f"- average answer: {_fmt(sp['avg_answer_seconds'], ' s')}; "
         f"longest pause before answering: {_fmt(sp['longest_pause_s'], ' s')}",
         "", "## Answers", "",
-        "| stage | question | score | points mentioned | points missing |", "|---|---|---|---|---|",
+        "| stage | question | score | topics you touched | topics a strong answer often adds |",
+        "|---|---|---|---|---|",
     ]  # fmt: skip
     for a in fb["answers"]:
         q = (a["question"] or "").replace("|", "/")
@@ -93,6 +113,11 @@ def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
         out.append(f"| {_stage_cell(a)} | {q} | {_fmt(a['score'])} | {hit} | {miss} |")
     if gap := _gap_note(fb):
         out += ["", gap]
+    out += ["", "## Answer by answer", ""]
+    for n, a in enumerate(fb["answers"], 1):
+        out.append(f"{n}. **{a['stage']}**: “{a['answer_excerpt']}”")
+        for label, text in _coaching(a):
+            out.append(f"   - {label}: {text}")
     plan = fb["improvement_plan"]
     out += ["", "## Plan", ""]
     for label, key in (("Next week", "short_term"), ("Longer term", "long_term"),
@@ -159,9 +184,14 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     note = f'<p class="note">{e(_partial_note(fb))}</p>' if fb["status"] != "complete" else ""
     sp = fb["speech"]
     fillers = ", ".join(f"{e(k)} ×{v}" for k, v in sp["filler_words"].items()) or "none"
+
+    def coaching(a: dict[str, Any]) -> str:
+        lines = "".join(f"<div><strong>{e(k)}:</strong> {e(v)}</div>" for k, v in _coaching(a))
+        return f'<div class="try">{lines}</div>' if lines else ""
+
     rows = "".join(
         f"<tr><td>{e(_stage_cell(a))}</td><td>{e(a['question'] or '')}</td>"
-        f"<td>{e(a['answer_excerpt'])}</td><td>{_fmt(a['score'])}</td>"
+        f"<td>{e(a['answer_excerpt'])}{coaching(a)}</td><td>{_fmt(a['score'])}</td>"
         f"<td>{e(', '.join(a['keywords_mentioned']) or '—')}</td>"
         f"<td>{e(', '.join(a['missing_keywords']) or '—')}</td></tr>"
         for a in fb["answers"]
@@ -196,7 +226,7 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
 <li>Average answer: {_fmt(sp["avg_answer_seconds"], " s")}; longest pause before answering:
 {_fmt(sp["longest_pause_s"], " s")}</li></ul></section>
 <section><h2>Answers</h2><table><thead><tr><th>Stage</th><th>Question</th><th>Your answer</th>
-<th>Score</th><th>Points mentioned</th><th>Points missing</th></tr></thead>
+<th>Score</th><th>Topics you touched</th><th>Topics a strong answer often adds</th></tr></thead>
 <tbody>{rows}</tbody></table>{gap_html}</section>
 <section><h2>Plan</h2><ul>{plan_items}</ul></section>
 </main></body></html>

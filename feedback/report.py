@@ -19,13 +19,15 @@ from .grounding import grounded
 from .metrics import (
     SpeechSummary,
     filler_counts,
+    hedge_counts,
+    is_story,
     keyword_coverage,
     speech_summary,
     star_components,
     words,
     words_per_minute,
 )
-from .observations import observations
+from .observations import coach, observations, offline_summary
 
 FEEDBACK_SCHEMA_VERSION = 1
 EXCERPT_CHARS = 300
@@ -155,7 +157,7 @@ def _answer(
         "question_id": question.id if question else None,
         "answer_excerpt": _excerpt(cand.text),
         "score": None,
-        "star": star_components(cand.text) if stage.stories else None,
+        "star": star_components(cand.text) if stage.stories and is_story(cand.text) else None,
         "keywords_mentioned": hit,
         "missing_keywords": miss,
         "suggested_improvement": None,
@@ -165,6 +167,9 @@ def _answer(
         "words_per_minute": None if cand.transcription_gap else words_per_minute(n_words, duration),
         "pause_before_s": round(pause, 1) if pause is not None else None,
         "filler_words": fillers,
+        "hedges": hedge_counts(cand.text),
+        "what_went_well": None,
+        "stronger_answer": None,
         "transcription_gap": cand.transcription_gap,
     }
 
@@ -246,9 +251,17 @@ def offline_feedback(
     checked = {s.id for s in plan if s.expected_points}
     notes = observations(computed, dict(enumerate(said)), expected_points=checked)
     everything = [m.text for m in messages if m.role == "candidate"]
+    strengths = grounded(notes["strengths"], everything)
+    areas = grounded(notes["areas_for_improvement"], everything)
+    answers = [
+        {**a, **coach(a, said[i], expected_points=a["stage"] in checked)}
+        for i, a in enumerate(computed["answers"])
+    ]
     return {
         **computed,
-        "strengths": grounded(notes["strengths"], everything),
-        "areas_for_improvement": grounded(notes["areas_for_improvement"], everything),
+        "answers": answers,
+        "summary": offline_summary(computed, strengths, areas),
+        "strengths": strengths,
+        "areas_for_improvement": areas,
         "improvement_plan": notes["improvement_plan"],
     }

@@ -58,6 +58,10 @@ class AnswerFeedback(_Strict):
     words_per_minute: float | None = None
     pause_before_s: float | None = None
     filler_words: dict[str, int]
+    hedges: dict[str, int] = Field(default_factory=dict)
+    what_went_well: str | None = None
+    stronger_answer: str | None = None
+    """With a model: the answer said better, built only from what the candidate said."""
     transcription_gap: bool = False
     """Some of this answer's words were lost to a speech-to-text outage."""
 
@@ -111,7 +115,16 @@ class FeedbackData(_Strict):
 class AssessedAnswer(_Strict):
     index: int = Field(description="index of the answer in the list given")
     score: float = Field(ge=0, le=10)
-    suggested_improvement: str
+    what_went_well: str = Field(description="one specific thing this answer did well")
+    suggested_improvement: str = Field(description="one concrete way to make it stronger")
+    stronger_answer: str = Field(
+        description="the same answer said better, in the candidate's voice, at most 80 "
+        "words, using only facts the candidate gave (no invented names or numbers)"
+    )
+    star: Star | None = Field(
+        default=None,
+        description="for a story (behavioral answer): which parts it has; null otherwise",
+    )
 
 
 class AssessedStage(_Strict):

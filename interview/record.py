@@ -14,9 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from feedback.metrics import keyword_coverage, words
+from feedback.report import answer_pairs
 from persistence import InterviewIdentity, InterviewRecord
 from prompts import render
-from prompts.builder import interviewer_instructions, stage_summaries
+from prompts.builder import Adjustment, interviewer_instructions, stage_summaries
 from stages.bank import Question, QuestionBank, StageQuestions
 from stages.definitions import PlanError, StageDef, build_plan
 from stages.machine import (
@@ -25,6 +27,7 @@ from stages.machine import (
     EndedBy,
     InterviewMachine,
     Limits,
+    NonAnswer,
     Rejected,
     SilencePrompt,
     StageChanged,
@@ -32,30 +35,43 @@ from stages.machine import (
 from stages.metadata import InterviewMetadata
 from stages.transcript import Message, Role, Transcript, iso, parse_iso
 
+STRONG_ANSWER_WORDS = 40
+THIN_ANSWER_WORDS = 12
+DIFFICULTY_ORDER = ("hard", "medium", "easy")
+
 Request = Literal[
     "skip_stage",
     "end_interview",
     "confirm_end_interview",
     "cancel_end_interview",
-    "repeat_question",
-    "give_candidate_time",
+    "not_an_answer",
+    "ask_follow_up",
     "finish_stage",
 ]
-"""What the interviewer model may ask of the interview on the candidate's behalf (its
-tools). Each is one machine event; all but ``finish_stage`` (the model's own judgement
-that a stage's goal is covered) mean the candidate's last turn was a request, not an
-answer."""
+"""What the interviewer model may ask of the interview (its tools). Each is one machine
+event. ``skip_stage``, the end requests and ``not_an_answer`` mean the candidate's last
+turn was a request, not an answer; ``ask_follow_up`` and ``finish_stage`` are the
+interviewer's own judgement about an answer."""
 REQUESTS: tuple[Request, ...] = get_args(Request)
+_ANSWER_STANDS: frozenset[Request] = frozenset({"ask_follow_up", "finish_stage"})
 
-_REQUEST_EVENTS: dict[Request, Callable[[InterviewMachine], list[Effect]]] = {
-    "skip_stage": lambda m: m.skip("spoken"),
-    "end_interview": InterviewMachine.request_end,
-    "confirm_end_interview": InterviewMachine.confirm_end,
-    "cancel_end_interview": InterviewMachine.cancel_end,
-    "repeat_question": InterviewMachine.repeat,
-    "give_candidate_time": InterviewMachine.need_moment,
-    "finish_stage": InterviewMachine.finish_stage,
-}
+
+def _event(m: InterviewMachine, tool: Request, kind: NonAnswer | None) -> list[Effect]:
+    match tool:
+        case "skip_stage":
+            return m.skip("spoken")
+        case "end_interview":
+            return m.request_end()
+        case "confirm_end_interview":
+            return m.confirm_end()
+        case "cancel_end_interview":
+            return m.cancel_end()
+        case "not_an_answer":
+            return m.not_an_answer(kind or "aside")
+        case "ask_follow_up":
+            return m.follow_up()
+        case "finish_stage":
+            return m.finish_stage()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +80,19 @@ class ToolOutcome:
     as data: the offline interviewer reads this, the online model reads its wording."""
 
     tool: str
+    kind: NonAnswer | None = None
+    """For ``not_an_answer``: which kind of turn it was."""
     refused: str | None = None
     """The machine's reason when it refused (``not_skippable``, ``one_per_turn``, ...)."""
     stage_changed: bool = False
     ended: bool = False
 
     @classmethod
-    def of(cls, tool: str, effects: Sequence[Effect]) -> ToolOutcome:
+    def of(cls, tool: str, effects: Sequence[Effect], kind: NonAnswer | None = None) -> ToolOutcome:
         refused = next((e.reason for e in effects if isinstance(e, Rejected)), None)
         return cls(
             tool=tool,
+            kind=kind,
             refused=refused,
             stage_changed=any(isinstance(e, StageChanged) for e in effects),
             ended=any(isinstance(e, Ended) for e in effects),
@@ -177,6 +196,22 @@ class Interview:
         """The stage a turn belongs to (``None`` for one never seen)."""
         return self._stage_of_turn.get(turn_id)
 
+    def stage_def_of(self, turn_id: str) -> StageDef | None:
+        """The definition of the stage a turn belongs to (the one it answered, even when
+        that answer has since moved the interview on)."""
+        sid = self._stage_of_turn.get(turn_id)
+        return next((s for s in self.machine.plan if s.id == sid), None)
+
+    def open_question(self) -> Question | None:
+        """The planned question the candidate is answering (``None`` when the last
+        question asked was not one of the plan's)."""
+        asked = self.last_question or ""
+        for planned in self.planned.values():
+            for q in planned.questions:
+                if q.text and q.text in asked:
+                    return q
+        return None
+
     def record_message(
         self,
         *,
@@ -234,15 +269,15 @@ class Interview:
             self.last_question = spoken.strip()
         return effects
 
-    def request(self, call_id: str, tool: Request) -> ToolOutcome:
-        """The model passed on a request (tool ``tool``, call ``call_id``): the machine
-        answers it, the effects are applied, the candidate's last turn is marked as a
-        request rather than an answer (except for ``finish_stage``), and the outcome is
-        kept for whoever words the reply."""
-        effects = _REQUEST_EVENTS[tool](self.machine)
-        if tool != "finish_stage":
+    def request(self, call_id: str, tool: Request, kind: NonAnswer | None = None) -> ToolOutcome:
+        """The model passed on a request (tool ``tool``, call ``call_id``; ``kind`` for
+        ``not_an_answer``): the machine answers it, the effects are applied, the
+        candidate's last turn is marked as a request rather than an answer when it was
+        one, and the outcome is kept for whoever words the reply."""
+        effects = _event(self.machine, tool, kind)
+        outcome = ToolOutcome.of(tool, self.apply(effects), kind)
+        if tool not in _ANSWER_STANDS and outcome.refused != "move_on":
             self.transcript.mark_last_candidate_request()
-        outcome = ToolOutcome.of(tool, self.apply(effects))
         self.tool_outcomes[call_id] = outcome
         return outcome
 
@@ -416,6 +451,8 @@ class Interview:
             self.planned.get(stage.id, StageQuestions()).questions,
             stage_summaries(self.transcript.messages, m.stages, m.stage_index),
             farewell=m.terminal and m.ended_by == "candidate_request",
+            adjust=self.adjustment(),
+            role_known=self.bank.role_for(self.md.job_role or "") is not None,
         )
         return f"{text}\n\n{self.resume_note()}" if self.resuming else text
 
@@ -440,10 +477,51 @@ class Interview:
         return None
 
     def next_planned_question(self) -> str | None:
+        """The next planned question of the current stage; after two strong (or two thin)
+        answers, a harder (or easier) one of the stage's remaining questions first."""
         m = self.machine
         stage = m.current
         if stage is None:
             return None
         qs = self.planned.get(stage.id, StageQuestions()).questions
         asked = m.stages[m.stage_index].questions_asked
-        return qs[asked].text if asked < len(qs) else None
+        if asked >= len(qs):
+            return None
+        adjust = self.adjustment()
+        if adjust is not None:
+            order = DIFFICULTY_ORDER if adjust == "harder" else DIFFICULTY_ORDER[::-1]
+            rest = qs[asked:]
+            best = min(
+                rest, key=lambda q: order.index(q.difficulty) if q.difficulty in order else 9
+            )
+            i = asked + rest.index(best)
+            qs[asked], qs[i] = qs[i], qs[asked]
+        return qs[asked].text
+
+    def adjustment(self) -> Adjustment:
+        """``harder`` after two strong answers in a row, ``easier`` after two thin ones
+        (judged from the words alone: length, and the points a strong answer to that
+        planned question often touches)."""
+        answering = {s.id for s in self.machine.plan if s.answers}
+        pairs = [(q, a) for q, a in answer_pairs(self.transcript.messages) if a.stage in answering]
+        if len(pairs) < 2:
+            return None
+        marks = {self._strength(q, a) for q, a in pairs[-2:]}
+        if marks == {"strong"}:
+            return "harder"
+        if marks == {"thin"}:
+            return "easier"
+        return None
+
+    def _strength(self, question: Message | None, answer: Message) -> str:
+        n = len(words(answer.text))
+        if n < THIN_ANSWER_WORDS:
+            return "thin"
+        planned = self.bank.find(question.text) if question is not None else None
+        keywords = planned.keywords if planned else ()
+        if keywords:
+            hit, _ = keyword_coverage(answer.text, keywords)
+            covered = len(hit) / len(keywords) >= 0.5
+        else:
+            covered = True
+        return "strong" if n >= STRONG_ANSWER_WORDS and covered else "fair"

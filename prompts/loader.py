@@ -2,9 +2,9 @@
 
 Templates use ``string.Template`` placeholders (``$name``), so braces in candidate text
 mean nothing. Rendering is strict: a missing variable is an error, not an empty string.
-Candidate-supplied text (resume, job description) is only ever inserted through
-:func:`data_block`, which fences it and neutralises anything inside that looks like the
-fence, so it stays data whatever it says.
+Candidate-supplied text (name, role, resume, job description, what they said) is only
+ever inserted through :func:`data_block` or :func:`data_inline`, which fence it and
+neutralise anything inside that looks like the fence, so it stays data whatever it says.
 """
 
 from __future__ import annotations
@@ -40,10 +40,19 @@ def render(name: str, **values: object) -> str:
     return Template(load(name)).substitute({k: str(v) for k, v in values.items()}).strip()
 
 
+def _defused(tag: str, text: str) -> str:
+    fence = re.compile(rf"<\s*/?\s*{re.escape(tag)}\b[^>]*>", re.IGNORECASE)
+    return fence.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+
+
 def data_block(tag: str, text: str | None) -> str:
-    """``text`` fenced as ``<tag>...</tag>``; an empty string when there is no text."""
+    """``text`` fenced as ``<tag>...</tag>`` on its own lines; an empty string when there
+    is no text."""
     if not text:
         return ""
-    fence = re.compile(rf"<\s*/?\s*{re.escape(tag)}\b[^>]*>", re.IGNORECASE)
-    safe = fence.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
-    return f"\n<{tag}>\n{safe}\n</{tag}>\n"
+    return f"\n<{tag}>\n{_defused(tag, text)}\n</{tag}>\n"
+
+
+def data_inline(tag: str, text: str) -> str:
+    """``text`` fenced as ``<tag>...</tag>`` within a line."""
+    return f"<{tag}>{_defused(tag, text)}</{tag}>"

@@ -1,7 +1,8 @@
 """The bundled question bank: role- and level-aware questions with expected keywords.
 
-``stages/data/question_bank.json`` holds questions for the six roles of the product's
-sample data plus role-agnostic ones. :func:`plan_questions` picks, for one interview,
+``stages/data/roles/*.json`` holds one bundled role each (its titles, field, skills and
+level-tagged questions), ``stages/data/generic.json`` the role-neutral questions and
+phrases. :func:`plan_questions` picks, for one interview,
 the questions of each stage: resume skills feed ``experience``, job-description terms
 feed ``technical``, the level filters every role question. The choice is deterministic
 for a given seed, so a rerun of the same interview asks the same questions.
@@ -35,6 +36,40 @@ EXTRA_VOCABULARY = (
 )  # fmt: skip
 
 
+SENIORITY_WORDS = frozenset(
+    "senior sr junior jr lead principal staff chief head associate assistant trainee intern "
+    "graduate entry level mid i ii iii iv".split()
+)
+"""Words of a job title that say how senior, not which job (ignored when matching)."""
+
+
+ORDINARY_WORDS = frozenset(
+    "go rust swift spring ruby excel rest flask react vue angular git agile scrum epic "
+    "express spark airflow looker pandas jira figma kafka redis docker".split()
+)
+"""Skills that are also ordinary words: matched only as written (capitalised), and
+never as a sentence's first word."""
+TOPICS = frozenset(
+    {
+        "performance", "security", "testing", "observability", "accessibility", "statistics",
+        "roadmap", "data modeling", "microservices", "stakeholder management",
+    }
+)  # fmt: skip
+"""General topics in the vocabulary: a job description's terms, not a resume's skills."""
+
+
+def _find_term(term: str, text: str, low: str) -> tuple[int, int] | None:
+    """Where ``term`` first stands in ``text`` as a whole word (see ``terms_in``)."""
+    ordinary = term.lower() in ORDINARY_WORDS
+    pattern = r"(?<![A-Za-z0-9])" + re.escape(term if ordinary else term.lower())
+    pattern += r"(?![A-Za-z0-9+#])"
+    for m in re.finditer(pattern, text if ordinary else low):
+        if ordinary and re.search(r"(^|[.!?]\s*|\n\s*)$", text[: m.start()]):
+            continue  # a sentence's first word: "Go above and beyond."
+        return m.start(), m.end()
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Question:
     id: str
@@ -43,12 +78,19 @@ class Question:
     levels: tuple[str, ...] = ()
     difficulty: str = "medium"
     competency: str | None = None
+    style: str = "question"
+    """``question``, ``scenario`` (a situation to reason through) or ``role_play`` (the
+    interviewer plays a customer, patient, parent, ...)."""
+    hint: str | None = None
+    """One nudge towards a good answer that never gives the answer away."""
 
 
 @dataclass(frozen=True, slots=True)
 class Role:
     id: str
     title: str
+    field: str
+    """The field the role belongs to (``software``, ``healthcare``, ``sales``, ...)."""
     aliases: tuple[str, ...]
     required_skills: tuple[str, ...]
     technical: tuple[Question, ...]
@@ -78,6 +120,8 @@ def _question(d: dict[str, Any]) -> Question:
         levels=tuple(d.get("levels", ())),
         difficulty=str(d.get("difficulty", "medium")),
         competency=d.get("competency"),
+        style=str(d.get("style", "question")),
+        hint=d.get("hint"),
     )
 
 
@@ -93,12 +137,51 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9+#]+", " ", text.lower()).strip()
 
 
+NEAR_DUPLICATE = 0.6
+"""Two questions sharing this share of their content words ask the same thing."""
+_FUNCTION_WORDS = frozenset(
+    "a an the and or but of to in on at for with about from by as is are was were be been "
+    "do does did you your yours i me my we our it its this that these those what which who "
+    "how why when where could would can will should tell please some any".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """The words of a question that carry its meaning (function words left out)."""
+    return {w for w in _norm(text).split() if w not in _FUNCTION_WORDS and len(w) > 2}
+
+
+def near_duplicates(a: str, b: str) -> bool:
+    """Whether two questions ask nearly the same thing (a shared share of content words
+    of at least :data:`NEAR_DUPLICATE`, measured against the shorter question)."""
+    wa, wb = content_words(a), content_words(b)
+    if not wa or not wb:
+        return _norm(a) == _norm(b)
+    return len(wa & wb) / min(len(wa), len(wb)) >= NEAR_DUPLICATE
+
+
+@dataclass(slots=True)
+class _Planned:
+    """What one interview's plan has taken so far (to keep it free of repeats)."""
+
+    texts: list[str] = field(default_factory=list)
+    topics: set[str] = field(default_factory=set)
+
+    def fresh(self, text: str) -> bool:
+        return not any(near_duplicates(text, t) for t in self.texts)
+
+    def take(self, q: Question, into: list[Question]) -> None:
+        self.texts.append(q.text)
+        into.append(q)
+
+
 class QuestionBank:
     def __init__(self, data: dict[str, Any]) -> None:
         self.roles: tuple[Role, ...] = tuple(
             Role(
                 id=r["id"],
                 title=r["title"],
+                field=r.get("field", r["id"]),
                 aliases=tuple(a.lower() for a in r.get("aliases", ())),
                 required_skills=tuple(r.get("required_skills", ())),
                 technical=tuple(_question(q) for q in r.get("technical", ())),
@@ -108,7 +191,7 @@ class QuestionBank:
         )
         g = data["generic"]
         self.generic: dict[str, list[str]] = {
-            k: list(v) for k, v in g.items() if v and isinstance(v[0], str)
+            k: list(v) for k, v in g.items() if isinstance(v, list) and v and isinstance(v[0], str)
         }
         self.generic_technical = tuple(_question(q) for q in g.get("technical", ()))
         self.generic_behavioral = tuple(_question(q) for q in g.get("behavioral", ()))
@@ -118,8 +201,19 @@ class QuestionBank:
     @classmethod
     @cache
     def bundled(cls) -> QuestionBank:
-        text = resources.files("stages").joinpath("data/question_bank.json").read_text("utf-8")
-        return cls(json.loads(text))
+        """The bank shipped in ``stages/data``: ``generic.json`` and one file per role in
+        ``roles/`` (adding a role is adding a file)."""
+        data = resources.files("stages").joinpath("data")
+        roles = sorted(
+            (f for f in data.joinpath("roles").iterdir() if f.name.endswith(".json")),
+            key=lambda f: f.name,
+        )
+        return cls(
+            {
+                "roles": [json.loads(f.read_text("utf-8")) for f in roles],
+                "generic": json.loads(data.joinpath("generic.json").read_text("utf-8")),
+            }
+        )
 
     def find(self, asked: str) -> Question | None:
         """A bank question (with its keywords) whose exact text appears in ``asked``."""
@@ -135,36 +229,46 @@ class QuestionBank:
     # ------------------------------------------------------------ roles
 
     def role_for(self, job_role: str) -> Role | None:
-        """The bank role for a free-text job title (title, alias, or best word overlap)."""
+        """The bundled role a free-text job title names, or ``None``.
+
+        A role matches when its title or one of its aliases appears in the job title as
+        whole words ("Senior React Developer at Acme" → frontend), the longest such name
+        winning; seniority words are ignored. Nothing else counts: sharing a word
+        ("engineer", "manager", "analyst") is not being the same job, and a title with
+        no bundled role gets role-neutral questions rather than another field's."""
         wanted = _norm(job_role)
         if not wanted:
             return None
-        for role in self.roles:
-            if wanted == _norm(role.title) or wanted in (_norm(a) for a in role.aliases):
-                return role
-        words = set(wanted.split())
-        best: tuple[float, Role | None] = (0.0, None)
+        plain = " ".join(w for w in wanted.split() if w not in SENIORITY_WORDS)
+        best: tuple[int, Role | None] = (0, None)
         for role in self.roles:
             for name in (role.title, *role.aliases):
-                cand = set(_norm(name).split())
-                overlap = len(words & cand) / max(len(cand), 1)
-                if overlap > best[0]:
-                    best = (overlap, role)
-        return best[1] if best[0] >= 0.5 else None
+                n = _norm(name)
+                if n and any(f" {n} " in f" {t} " for t in (wanted, plain)):
+                    if len(n.split()) > best[0]:
+                        best = (len(n.split()), role)
+        return best[1]
 
-    def terms_in(self, text: str | None, limit: int = 8) -> list[str]:
-        """Known skills/terms that appear in ``text``, in order of first appearance."""
+    def terms_in(self, text: str | None, limit: int = 8, *, skills_only: bool = False) -> list[str]:
+        """Known skills and terms that appear in ``text``, in order of first appearance.
+
+        A term that is also an ordinary word ("Go", "Excel", "Spring", "Epic") counts only
+        written as the skill is (capitalised) and not as a sentence's first word: "go
+        above and beyond" and "I excel at" name no skill. ``skills_only``: leave out the
+        general topics ("performance", "security", ...) that a resume mentions without
+        meaning a skill ("performance award")."""
         if not text:
             return []
         low = text.lower()
         found: list[tuple[int, str]] = []
         taken: list[tuple[int, int]] = []
         for term in self.vocabulary:
-            pattern = r"(?<![a-z0-9])" + re.escape(term.lower()) + r"(?![a-z0-9+#])"
-            m = re.search(pattern, low)
-            if m and not any(a <= m.start() < b for a, b in taken):
-                found.append((m.start(), term))
-                taken.append((m.start(), m.end()))
+            if skills_only and term.lower() in TOPICS:
+                continue
+            m = _find_term(term, text, low)
+            if m is not None and not any(a <= m[0] < b for a, b in taken):
+                found.append((m[0], term))
+                taken.append(m)
         return [t for _, t in sorted(found)][:limit]
 
     # ------------------------------------------------------------ planning
@@ -178,11 +282,14 @@ class QuestionBank:
         extra_behavioral: Sequence[Question] = (),
     ) -> dict[str, StageQuestions]:
         """Questions per stage, from each stage's :class:`QuestionSource`. ``extra_*``
-        (from the product database) come before the bank's."""
+        (from the product database) come before the bank's. Within one interview no
+        question is asked twice or nearly so, no personal template is used twice, and
+        no skill or term is asked about in two stages."""
         rng = random.Random(seed)
         stored = {"technical": extra_technical, "behavioral": extra_behavioral}
+        plan = _Planned()
         return {
-            stage.id: StageQuestions(questions=self._for_stage(stage, md, rng, stored))
+            stage.id: StageQuestions(questions=self._for_stage(stage, md, rng, stored, plan))
             for stage in md.plan
         }
 
@@ -192,47 +299,70 @@ class QuestionBank:
         md: InterviewMetadata,
         rng: random.Random,
         stored: dict[str, Sequence[Question]],
+        plan: _Planned,
     ) -> list[Question]:
         src = stage.questions
         n = 1 if src.count == "one" else stage.max_questions
         level = md.experience_level
-        qs: list[Question] = self._personal(src, md, rng, n)
+        qs: list[Question] = []
+        for q in self._personal(src, md, rng, n, plan):
+            plan.take(q, qs)
         if src.stored:
-            qs += [q for q in stored.get(src.stored, ()) if level in q.levels][: n - len(qs)]
+            for q in stored.get(src.stored, ()):
+                if len(qs) < n and level in q.levels and plan.fresh(q.text):
+                    plan.take(q, qs)
+        for i, pool_name in enumerate(src.pools):
+            pool = [t for t in self.generic[pool_name] if plan.fresh(t)]
+            if len(qs) < n and pool:
+                plan.take(Question(f"{stage.id}-p{i}", rng.choice(pool)), qs)
         if src.kind:
-            taken = {q.text for q in qs}
             pool = [
                 q
                 for q in self._kind_pool(src, md.job_role or "")
-                if (not q.levels or level in q.levels) and q.text not in taken
+                if (not q.levels or level in q.levels)
             ]
-            qs += rng.sample(pool, min(n - len(qs), len(pool)))
+            for q in rng.sample(pool, len(pool)):
+                if len(qs) < n and plan.fresh(q.text):
+                    plan.take(q, qs)
         if src.generic:
-            pool_texts = self.generic[src.generic]
-            chosen = rng.sample(pool_texts, min(n - len(qs), len(pool_texts)))
-            qs += [Question(f"{stage.id}-{i}", t) for i, t in enumerate(chosen)]
-        qs += [Question(f"{stage.id}-t{i}", t) for i, t in enumerate(src.texts[: n - len(qs)])]
+            texts = self.generic[src.generic]
+            for i, t in enumerate(rng.sample(texts, len(texts))):
+                if len(qs) < n and plan.fresh(t):
+                    plan.take(Question(f"{stage.id}-{i}", t), qs)
+        for i, t in enumerate(src.texts):
+            if len(qs) < n:
+                plan.take(Question(f"{stage.id}-t{i}", t), qs)
         if src.fill_names:
             qs = [dataclasses.replace(q, text=_fill(q.text, md)) for q in qs]
         return qs
 
     def _personal(
-        self, src: QuestionSource, md: InterviewMetadata, rng: random.Random, n: int
-    ) -> list[Question]:
+        self, src: QuestionSource, md: InterviewMetadata, rng: random.Random, n: int,
+        plan: _Planned,
+    ) -> list[Question]:  # fmt: skip
+        """Questions about the candidate's own skills or the job description's terms:
+        each skill once per interview, each template once."""
         if not src.personal or not src.personal_templates:
             return []
-        templates = self.generic[src.personal_templates]
+        templates = rng.sample(
+            self.generic[src.personal_templates], len(self.generic[src.personal_templates])
+        )
         if src.personal == "resume_skills":
-            out = []
-            for i, skill in enumerate(self.terms_in(md.resume_text)[:n]):
-                text = rng.choice(templates).replace("{skill}", skill)
-                out.append(Question(f"resume-{i}", text, (skill.lower(),)))
-            return out
-        terms = self.terms_in(md.job_description)
-        if not terms:
-            return []
-        text = rng.choice(templates).replace("{term}", terms[0])
-        return [Question("jd-0", text, (terms[0].lower(),))]
+            terms = self.terms_in(md.resume_text, skills_only=True)
+            prefix, limit = "resume", n
+        else:
+            terms = self.terms_in(md.job_description)
+            prefix, limit = "jd", 1
+        out = []
+        for term in terms:
+            if len(out) >= min(limit, len(templates)):
+                break
+            if term.lower() in plan.topics:
+                continue
+            plan.topics.add(term.lower())
+            text = templates[len(out)].replace("{skill}", term).replace("{term}", term)
+            out.append(Question(f"{prefix}-{len(out)}", text, (term.lower(),)))
+        return out
 
     def _kind_pool(self, src: QuestionSource, job_role: str) -> list[Question]:
         """The role's questions of the stage's kind; the role-neutral ones join them

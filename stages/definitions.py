@@ -35,6 +35,9 @@ class QuestionSource:
     generic_kind_too: bool = False
     """With ``kind``: the bank's role-neutral questions of the kind join the role's (else
     they stand in only when no role matches)."""
+    pools: tuple[str, ...] = ()
+    """One question from each of these role-neutral pools, in this order (an opening
+    question first, then one of another kind)."""
     generic: str | None = None
     """A pool of role-neutral question texts in the bank."""
     texts: tuple[str, ...] = ()
@@ -58,7 +61,9 @@ class StageDef:
     skippable: bool
     questions: QuestionSource = field(default_factory=QuestionSource)
     context: frozenset[Literal["resume", "job_description"]] = frozenset()
-    """The candidate's documents this stage's prompt is given (fenced as data)."""
+    """The candidate's documents this stage's prompt is given in full (fenced as data)."""
+    excerpts: frozenset[Literal["resume", "job_description"]] = frozenset()
+    """... and those it gets the beginning of, as a reminder."""
     answers: bool = False
     """The candidate's turns here are answers: assessed in the feedback, and followed up
     by the offline interviewer when very short."""
@@ -69,6 +74,12 @@ class StageDef:
     answer that missed several)."""
     invites_questions: bool = False
     """The candidate asks the questions here ("no more questions" finishes the stage)."""
+    probe_details: bool = False
+    """The offline interviewer follows up on a skill or tool named in a full answer
+    (once per stage), not only on a very short answer."""
+    nudge: str = "Think about how you would approach it, step by step, even roughly."
+    """What the offline interviewer says to help a candidate who is stuck on one of this
+    stage's questions (a question's own hint comes first)."""
 
     def __post_init__(self) -> None:
         if not self.id or not self.id.replace("_", "").isalnum():
@@ -89,6 +100,7 @@ GREETING = StageDef(
     time_budget_s=60,
     skippable=False,
     questions=QuestionSource(generic="greeting", count="one", fill_names=True),
+    nudge="Just let me know when you're ready to start.",
 )
 INTRODUCTION = StageDef(
     id="introduction",
@@ -99,8 +111,10 @@ INTRODUCTION = StageDef(
     max_questions=2,
     time_budget_s=180,
     skippable=True,
-    questions=QuestionSource(generic="introduction"),
+    questions=QuestionSource(pools=("introduction_opening", "introduction_motivation")),
+    excerpts=frozenset({"resume", "job_description"}),
     answers=True,
+    nudge="Start with what you do now, then one or two things that brought you here.",
 )
 EXPERIENCE = StageDef(
     id="experience",
@@ -115,7 +129,10 @@ EXPERIENCE = StageDef(
         personal="resume_skills", personal_templates="experience_with_resume", generic="experience"
     ),
     context=frozenset({"resume"}),
+    excerpts=frozenset({"job_description"}),
     answers=True,
+    probe_details=True,
+    nudge="Pick one role or project and tell me what you were responsible for.",
 )
 TECHNICAL = StageDef(
     id="technical",
@@ -133,8 +150,10 @@ TECHNICAL = StageDef(
         kind="technical",
     ),
     context=frozenset({"job_description"}),
+    excerpts=frozenset({"resume"}),
     answers=True,
     expected_points=True,
+    probe_details=True,
 )
 BEHAVIORAL = StageDef(
     id="behavioral",
@@ -146,8 +165,10 @@ BEHAVIORAL = StageDef(
     time_budget_s=420,
     skippable=True,
     questions=QuestionSource(stored="behavioral", kind="behavioral", generic_kind_too=True),
+    excerpts=frozenset({"resume"}),
     answers=True,
     stories=True,
+    nudge="Think of one real situation, even a small one: what happened and what you did.",
 )
 CANDIDATE_QUESTIONS = StageDef(
     id="candidate_questions",
@@ -159,6 +180,7 @@ CANDIDATE_QUESTIONS = StageDef(
     time_budget_s=180,
     skippable=True,
     questions=QuestionSource(generic="candidate_questions", count="one"),
+    excerpts=frozenset({"job_description"}),
     invites_questions=True,
 )
 CLOSING = StageDef(

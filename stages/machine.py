@@ -13,9 +13,14 @@ Rules, in one place:
 * The total time limit sends the interview to the last stage after the current answer
   (stages jumped over are recorded as skipped); if nobody answers, it ends anyway
   ``hard_overrun_s`` later.
-* A candidate turn is committed provisionally: if, within the same turn, it turns out to
-  be a control request (repeat, "give me a moment", end, spoken skip), the commit is
-  undone before the control is applied, so a request is never counted as an answer.
+* A candidate turn is committed provisionally: if, within the same turn, it turns out not
+  to be an answer (:data:`NonAnswer`: a request to repeat or clarify, a hint request, "I
+  don't know", "how am I doing?", an aside or question back, "give me a moment"; or an
+  end request, a spoken skip, a follow-up the interviewer wants), the commit is undone
+  (with any stage change it caused) before anything else, so it is never counted as an
+  answer and never uses up a question: the next interviewer turn is not a new question.
+* Per question: one hint; "I don't know" once gets a nudge, twice counts as the answer
+  (the interview moves on); at most ``MAX_FOLLOW_UPS`` follow-ups.
 * Every event is idempotent: events with an id already seen, a second candidate turn with
   no agent turn in between (one spoken turn split in fragments), a skip that names a stage
   that is no longer current, or any event after the end, change nothing.
@@ -51,6 +56,11 @@ ENDED_BY_VALUES: tuple[EndedBy, ...] = get_args(EndedBy)
 Status = Literal["not_started", "running", "ending", "ended"]
 StageStatus = Literal["pending", "active", "completed", "skipped", "not_reached", "ended"]
 SkipSource = Literal["spoken", "client", "time_limit"]
+NonAnswer = Literal["repeat", "clarify", "hint", "dont_know", "progress", "aside", "moment"]
+"""Candidate turns that are not an answer to the question asked."""
+NON_ANSWERS: tuple[NonAnswer, ...] = get_args(NonAnswer)
+MAX_FOLLOW_UPS = 2
+"""Follow-up questions the interviewer may ask on one question before moving on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +161,12 @@ class _State:
     pending_end_turn: int = 0
     """The candidate turn count when the end was requested (confirmation must be later)."""
     time_up: bool = False
+    hints: int = 0
+    """Hints given on the current question."""
+    unsure: int = 0
+    """Times the candidate said they did not know the current question."""
+    follow_ups: int = 0
+    """Follow-up questions asked on the current question."""
 
 
 @dataclass(slots=True)
@@ -365,6 +381,7 @@ class InterviewMachine:
         s.next_agent_turn_counts = True
         if counts:
             self.record.questions_asked += 1
+            s.hints = s.unsure = s.follow_ups = 0
             self._changed()
         if self._s.index == len(self.plan) - 1 and (
             self.record.questions_asked >= self.plan[-1].max_questions
@@ -490,23 +507,51 @@ class InterviewMachine:
             return []
         return self._end("client_request")
 
-    def repeat(self) -> list[Effect]:
+    def not_an_answer(self, kind: NonAnswer) -> list[Effect]:
+        """The candidate's last turn was not an answer to the question (``kind``): its
+        provisional commit is undone and the question stays open; the next interviewer
+        turn (a repeat, a rephrasing, a hint, a nudge, a kind deferral) is not a new
+        question. Refused, still not an answer: a second hint on one question
+        (``hint_given``). Refused, counted as the answer after all: "I don't know" said a
+        second time about one question (``move_on``)."""
         if self.status != "running":
-            return [Rejected("repeat", "not_running")]
+            return [Rejected(kind, "not_running")]
+        s = self._s
+        if kind == "dont_know" and s.unsure >= 1 and self._provisional is not None:
+            self._provisional = None  # the commit stands: the answer is "I don't know"
+            self._log("dont_know", counted=True)
+            return [Rejected(kind, "move_on")]
         self._revert()
-        self.record.repeats += 1
-        self._s.next_agent_turn_counts = False
-        self._log("repeat", stage=self.record.id)
+        s = self._s
+        s.next_agent_turn_counts = False
+        self._log(kind, stage=self.record.id)
+        if kind == "hint":
+            if s.hints >= 1:
+                return [Rejected(kind, "hint_given")]
+            s.hints += 1
+        elif kind == "dont_know":
+            s.unsure += 1
+        elif kind in ("repeat", "clarify"):
+            self.record.repeats += 1
+        elif kind == "moment":
+            self._hold_until = self._clock() + self.limits.moment_s
+            self._silence_prompted_at = None
         return []
 
-    def need_moment(self) -> list[Effect]:
+    def follow_up(self) -> list[Effect]:
+        """The interviewer wants to ask a follow-up on the answer just given: the answer
+        is not counted yet (the follow-up's answer completes the question) and the
+        follow-up is not a new question. At most ``MAX_FOLLOW_UPS`` per question
+        (``enough_follow_ups``: the answer stands, move on)."""
         if self.status != "running":
-            return [Rejected("moment", "not_running")]
+            return [Rejected("follow_up", "not_running")]
+        if self._s.follow_ups >= MAX_FOLLOW_UPS:
+            return [Rejected("follow_up", "enough_follow_ups")]
         self._revert()
-        self._s.next_agent_turn_counts = False
-        self._hold_until = self._clock() + self.limits.moment_s
-        self._silence_prompted_at = None
-        self._log("moment")
+        s = self._s
+        s.follow_ups += 1
+        s.next_agent_turn_counts = False
+        self._log("follow_up", stage=self.record.id)
         return []
 
     # ------------------------------------------------------------ presence and time

@@ -16,6 +16,8 @@ CONTROL_MAX_WORDS = 14
 """Utterances longer than this are answers, never control requests."""
 SHORT_ANSWER_WORDS = 6
 """An answer this short gets a follow-up (while the stage has questions left)."""
+DONT_KNOW_MAX_WORDS = 10
+"""A longer turn that says "I'm not sure" is an answer with a hedge, not a non-answer."""
 
 
 class Intent(Enum):
@@ -25,8 +27,25 @@ class Intent(Enum):
     CONFIRM = "confirm"
     DENY = "deny"
     REPEAT = "repeat"
+    CLARIFY = "clarify"
+    HINT = "hint"
+    DONT_KNOW = "dont_know"
+    PROGRESS = "progress"
+    ASIDE = "aside"
     MOMENT = "moment"
     NO_QUESTIONS = "no_questions"
+
+
+NON_ANSWER_INTENTS: dict[Intent, str] = {
+    Intent.REPEAT: "repeat",
+    Intent.CLARIFY: "clarify",
+    Intent.HINT: "hint",
+    Intent.DONT_KNOW: "dont_know",
+    Intent.PROGRESS: "progress",
+    Intent.ASIDE: "aside",
+    Intent.MOMENT: "moment",
+}
+"""Intents that are not an answer, by the machine's name for them."""
 
 
 def _rx(*patterns: str) -> re.Pattern[str]:
@@ -53,8 +72,43 @@ _REPEAT = _rx(
     r"\bcome again\b",
     r"^pardon\b",
     r"\bone more time\b",
-    r"\brephrase\b",
     r"\bwhat was the question\b",
+)
+_CLARIFY = _rx(
+    r"\bwhat do you mean\b",
+    r"\bwhat does that mean\b",
+    r"\b(could|can) you (clarify|explain (the|that|what you mean)|be more specific)\b",
+    r"\brephrase\b",
+    r"\b(in )?other words\b",
+    r"\bi'?m not sure (what|i understand) (you'?re asking|the question|you mean)\b",
+    r"\bi don'?t (understand|get) (the|your|what you'?re asking|that question)\b",
+    r"\bwhat (exactly )?are you asking\b",
+    r"^sorry\W*$",
+    r"^sorry,? what\b",
+)
+_HINT = _rx(
+    r"\b(a|any|some) (hint|clue|pointer|tip)s?\b",
+    r"\bpoint me in the right direction\b",
+    r"\bhelp me (out )?(with|on) (this|that)( one)?\b",
+    r"\bwhere (should|would|do) i (start|begin)\b",
+)
+_DONT_KNOW = _rx(
+    r"\bi (really )?(don'?t|do not) know\b",
+    r"\bno idea\b",
+    r"\bi'?m not sure\b",
+    r"\bi (have|had) never (done|used|heard of|worked with) (that|this|it)\b",
+    r"\bi can'?t (think of|remember|answer) (anything|one|that|any)\b",
+    r"\bnot sure what to say\b",
+    r"\bi'?ve got nothing\b",
+    r"\bpass\b$",
+)
+_PROGRESS = _rx(
+    r"\bhow (am|was|did) i (doing|do)\b",
+    r"\bhow'?s it going so far\b",
+    r"\b(was|is) (that|my answer) (ok|okay|good|right|alright|correct)\b",
+    r"\bdid i (pass|do well|do ok|do okay|get (it|that) right)\b",
+    r"\bwhat'?s my score\b",
+    r"\bhow (well )?am i (scoring|performing)\b",
 )
 _MOMENT = _rx(
     r"\bgive me (a|one) (moment|second|sec|minute|bit)\b",
@@ -79,13 +133,27 @@ _NO_QUESTIONS = _rx(
 )
 
 
+_INSTRUCTION = _rx(
+    r"\bignore (all |any |your |the )*(previous |prior |above )?(instructions|rules|prompt)\b",
+    r"\b(give|rate|score) me (a |an )?(perfect|full|top|maximum|10|ten)( out of (10|ten))?\b",
+    r"\byou are now\b",
+    r"\b(system|developer) (prompt|message)\b",
+)
+"""Words addressed to the model rather than answers (at any length)."""
+
+
 def words(text: str) -> list[str]:
     return re.findall(r"[\w'’-]+", text.lower())
 
 
 def classify(text: str, *, pending_end: bool = False, invites_questions: bool = False) -> Intent:
-    """What a candidate utterance asks for. Long utterances are always answers."""
+    """What a candidate utterance asks for. Long utterances are always answers.
+
+    ``invites_questions``: the utterance answers a stage where the candidate asks the
+    questions (a question there is expected, "no" means "no more questions")."""
     low = " ".join(words(text))
+    if low and _INSTRUCTION.search(low):
+        return Intent.ASIDE
     if not low or len(low.split()) > CONTROL_MAX_WORDS:
         return Intent.ANSWER
     if pending_end:
@@ -98,12 +166,22 @@ def classify(text: str, *, pending_end: bool = False, invites_questions: bool = 
         return Intent.END
     if _SKIP.search(low):
         return Intent.SKIP
+    if _PROGRESS.search(low):
+        return Intent.PROGRESS
+    if _HINT.search(low):
+        return Intent.HINT
+    if _CLARIFY.search(low):
+        return Intent.CLARIFY
     if _REPEAT.search(low):
         return Intent.REPEAT
     if _MOMENT.search(low):
         return Intent.MOMENT
-    if invites_questions and _NO_QUESTIONS.search(low):
-        return Intent.NO_QUESTIONS
+    if invites_questions:
+        return Intent.NO_QUESTIONS if _NO_QUESTIONS.search(low) else Intent.ANSWER
+    if _DONT_KNOW.search(low) and len(low.split()) <= DONT_KNOW_MAX_WORDS:
+        return Intent.DONT_KNOW
+    if text.rstrip().endswith("?"):
+        return Intent.ASIDE  # a short question back instead of an answer
     return Intent.ANSWER
 
 
@@ -115,6 +193,19 @@ OFFLINE_LINES: dict[str, str] = {
     "skip": "Sure, let's move on.",
     "skip_refused": "We can't skip this part, but it will be quick.",
     "repeat": "Of course.",
+    "clarify": "Sure, let me put it another way.",
+    "hint": "Here's a nudge:",
+    "hint_given": (
+        "I've given you the one hint I can for this one. Have a go with whatever comes to "
+        "mind; there's no wrong place to start."
+    ),
+    "dont_know": "That's okay, it happens in real interviews too.",
+    "move_on": "No problem at all, let's move on.",
+    "star_example": "Could you walk me through one specific time that happened?",
+    "star_action": "What did you do yourself, step by step?",
+    "star_result": "How did it turn out in the end?",
+    "progress": "Your detailed feedback comes at the end, so let's carry on:",
+    "aside": "Let's keep to the interview; your questions come at the end. So:",
     "moment": "Of course, take your time. Just start whenever you're ready.",
     "confirm_end": "Just to confirm: would you like to end the interview now?",
     "continue": "Great, let's continue.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,8 @@ from livekit.agents import llm
 
 from agent.local_llm import LocalLLM
 
-Reply = str | tuple[str, str]  # text, or ("tool", name)
+Reply = str | tuple[str, str] | tuple[str, str, dict[str, Any]]
+"""Text, or ("tool", name) / ("tool", name, arguments)."""
 
 
 class ScriptedLLM(LocalLLM):
@@ -33,8 +35,9 @@ class ScriptedLLM(LocalLLM):
         self.contexts.append(chat_ctx.copy())
         reply = self.script.get(self.key_for(chat_ctx), self.default)
         if isinstance(reply, tuple):
+            arguments = json.dumps(reply[2] if len(reply) > 2 else {})  # type: ignore[misc]
             return llm.FunctionToolCall(
-                name=reply[1], arguments="{}", call_id=f"call_{next(self._ids)}"
+                name=reply[1], arguments=arguments, call_id=f"call_{next(self._ids)}"
             )
         return reply
 

@@ -88,3 +88,29 @@ def test_a_draft_never_confirmed_is_still_saved_with_the_interview() -> None:
         started_at=1_004.0, ended_at=1_006.0, interrupted=False, metrics={},
     )  # fmt: skip
     assert _candidate_texts(snap) == ["my answer before the line dropped"]  # a true copy
+
+
+def _answer(rt: Interview, n: int, question: str, text: str) -> None:
+    t = 2_000.0 + n * 100
+    rt.record_message(turn_id=f"q{n}", role="agent", text=question, started_at=t,
+                      ended_at=t + 3, interrupted=False, metrics={})  # fmt: skip
+    rt.reply_done(f"r{n}", {f"q{n}"}, question)
+    rt.candidate_turn(f"a{n}", text, t + 5)
+    rt.record_message(turn_id=f"a{n}", role="candidate", text=text, started_at=t + 5,
+                      ended_at=t + 60, interrupted=False, metrics={})  # fmt: skip
+
+
+def test_two_strong_or_two_thin_answers_change_the_next_questions_difficulty() -> None:
+    strong = " ".join(["I designed the ingestion pipeline, partitioned the data by day,"] * 6)
+    rt = _interview()
+    rt.candidate_turn("ready", "Yes, ready.", 1_004.0)  # the greeting's answer
+    _answer(rt, 1, "Tell me about yourself?", strong)
+    assert rt.adjustment() is None  # one answer says nothing yet
+    _answer(rt, 2, "What are you looking for?", strong)
+    assert rt.adjustment() == "harder"
+    assert "more demanding" in rt.instructions()
+    _answer(rt, 3, "Tell me about a project?", "Not much.")
+    assert rt.adjustment() is None
+    _answer(rt, 4, "What did you learn?", "Nothing really.")
+    assert rt.adjustment() == "easier"
+    assert "simpler and more concrete" in rt.instructions()

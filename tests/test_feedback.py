@@ -137,7 +137,16 @@ def assessment_json(**over) -> str:
              "suggestion": "Name one achievement."}
         ],
         "stages": [{"id": "technical", "score": 7, "feedback": "Solid fundamentals."}],
-        "answers": [{"index": 1, "score": 7.5, "suggested_improvement": "Mention indexes."}],
+        "answers": [
+            {"index": 1, "score": 7.5, "what_went_well": "Clear on ACID.",
+             "suggested_improvement": "Mention indexes.",
+             "stronger_answer": "SQL databases are relational and give ACID transactions, "
+             "while document stores trade some consistency for scalability.", "star": None},
+            {"index": 2, "score": 7, "what_went_well": "A real story.",
+             "suggested_improvement": "Quantify the result.",
+             "stronger_answer": "At Google I calmed 12 engineers.",  # invented facts
+             "star": {"situation": True, "task": True, "action": True, "result": False}},
+        ],
         "short_term": ["Practise a 60-second introduction."],
         "long_term": ["Build a project with a document store."],
         "practice_suggestions": ["Record yourself."],
@@ -185,6 +194,11 @@ async def test_valid_assessment_is_complete_and_grounded():
     )
     tech = next(a for a in data["answers"] if a["stage"] == "technical")
     assert tech["score"] == 7.5 and tech["suggested_improvement"] == "Mention indexes."
+    assert tech["what_went_well"] == "Clear on ACID."
+    assert tech["stronger_answer"].startswith("SQL databases are relational")
+    story = next(a for a in data["answers"] if a["stage"] == "behavioral")
+    assert story["stronger_answer"] is None  # "Google" and "12" are not in what was said
+    assert story["star"] == {"situation": True, "task": True, "action": True, "result": False}
     assert tech["keywords_mentioned"] == [
         "relational",
         "document",

@@ -221,7 +221,7 @@ def test_repeat_does_not_count_as_question_or_answer(clock):
     t.exchange()
     t.agent()
     t.candidate()  # "could you repeat that?"
-    m.repeat()
+    m.not_an_answer("repeat")
     assert m.stages[1].answers == 0
     t.agent()  # the repeated question
     assert m.stages[1].questions_asked == 1
@@ -235,7 +235,7 @@ def test_give_me_a_moment_holds_off_the_silence_prompt(clock):
     t = Turns(m)
     t.agent()
     t.candidate()
-    m.need_moment()
+    m.not_an_answer("moment")
     clock.advance(60)
     assert m.tick() == []
     clock.advance(31)

@@ -6,7 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stages.definitions import DEFAULT_PLAN, build_plan
-from stages.machine import ENDED_BY_VALUES, Ended, InterviewMachine, Limits
+from stages.machine import (
+    ENDED_BY_VALUES,
+    MAX_FOLLOW_UPS,
+    NON_ANSWERS,
+    Ended,
+    InterviewMachine,
+    Limits,
+    Rejected,
+)
 
 from .conftest import FakeClock
 
@@ -20,8 +28,8 @@ EVENTS = st.one_of(
     st.tuples(st.just("confirm_end"), st.none()),
     st.tuples(st.just("cancel_end"), st.none()),
     st.tuples(st.just("client_end"), st.integers(0, 3)),
-    st.tuples(st.just("repeat"), st.none()),
-    st.tuples(st.just("moment"), st.none()),
+    st.tuples(st.just("non_answer"), st.sampled_from(NON_ANSWERS)),
+    st.tuples(st.just("follow_up"), st.none()),
     st.tuples(st.just("left"), st.booleans()),
     st.tuples(st.just("returned"), st.none()),
     st.tuples(st.just("speaking"), st.booleans()),
@@ -52,10 +60,10 @@ def apply(m: InterviewMachine, clock: FakeClock, event: tuple) -> list:
             return m.cancel_end()
         case "client_end":
             return m.client_end(request_id=f"e{arg}")
-        case "repeat":
-            return m.repeat()
-        case "moment":
-            return m.need_moment()
+        case "non_answer":
+            return m.not_an_answer(arg)
+        case "follow_up":
+            return m.follow_up()
         case "left":
             return m.participant_left(final=arg)
         case "returned":
@@ -146,3 +154,67 @@ def test_every_interview_ends_once_when_the_worker_stops(events):
     ended += sum(isinstance(e, Ended) for e in m.shutdown())
     assert ended == 1
     assert m.terminal and m.ended_by in ENDED_BY_VALUES
+
+
+def _counts(m: InterviewMachine) -> tuple:
+    return (m.stage_index, [(r.status, r.questions_asked, r.answers) for r in m.stages])
+
+
+TURNS = st.lists(
+    st.one_of(
+        st.just(("answer", None)),
+        st.tuples(st.just("non_answer"), st.sampled_from(NON_ANSWERS)),
+        st.just(("follow_up", None)),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TURNS)
+def test_a_turn_that_is_not_an_answer_never_moves_the_interview_or_uses_a_question(turns):
+    """Whatever the mix of answers, hints, "I don't know"s, asides and follow-ups: a turn
+    the interviewer treats as not an answer leaves stages, questions and answers as they
+    were before it, and the reply to it is not a new question. Only "I don't know" said a
+    second time about one question counts (as the answer), and follow-ups stop at
+    ``MAX_FOLLOW_UPS``."""
+    clock = FakeClock()
+    m = InterviewMachine(DEFAULT_PLAN, clock=clock, limits=Limits(max_duration_s=7200))
+    m.start()
+    m.agent_turn("a-start")
+    for n, (kind, arg) in enumerate(turns):
+        if m.terminal:
+            break
+        clock.advance(5)
+        before = _counts(m)
+        m.candidate_turn(f"c{n}")
+        if kind == "answer":
+            m.agent_turn(f"a{n}")
+            continue
+        effects = m.not_an_answer(arg) if kind == "non_answer" else m.follow_up()
+        refused = {e.reason for e in effects if isinstance(e, Rejected)}
+        if refused & {"move_on", "enough_follow_ups"}:
+            m.agent_turn(f"a{n}")
+            continue  # counted as the answer after all
+        assert _counts(m) == before, (kind, arg)
+        m.agent_turn(f"a{n}")
+        assert [r.questions_asked for r in m.stages] == [q for _, q, _ in before[1]]
+
+
+def test_follow_ups_stop_and_hints_are_one_per_question():
+    clock = FakeClock()
+    m = InterviewMachine(DEFAULT_PLAN, clock=clock)
+    m.start()
+    m.agent_turn("a0")
+    for i in range(MAX_FOLLOW_UPS):
+        m.candidate_turn(f"f{i}")
+        assert m.follow_up() == []
+        m.agent_turn(f"fa{i}")
+    m.candidate_turn("f-last")
+    assert m.follow_up() == [Rejected("follow_up", "enough_follow_ups")]
+    m.agent_turn("next")  # a new question: its own hint and follow-ups
+    m.candidate_turn("h1")
+    assert m.not_an_answer("hint") == []
+    m.agent_turn("hint-reply")
+    m.candidate_turn("h2")
+    assert m.not_an_answer("hint") == [Rejected("hint", "hint_given")]

@@ -93,15 +93,15 @@ async def test_repeat_tool_gets_the_last_question():
         {
             "<start>": "Hello, ready?",
             "Ready.": "What made you apply for this role?",
-            "Sorry, can you repeat that?": ("tool", "repeat_question"),
-            "<after:repeat_question>": "What made you apply for this role?",
+            "Sorry, can you repeat that?": ("tool", "not_an_answer", {"kind": "repeat"}),
+            "<after:not_an_answer>": "What made you apply for this role?",
         }
     )
     session, driver = await start(rt, model)
     try:
         await session.run(user_input="Ready.")
         result = await session.run(user_input="Sorry, can you repeat that?")
-        out = result.expect.next_event().is_function_call(name="repeat_question")
+        out = result.expect.next_event().is_function_call(name="not_an_answer")
         out = result.expect.next_event().is_function_call_output()
         assert "What made you apply for this role?" in out.event().item.output
         rec = rt.machine.stages[1]

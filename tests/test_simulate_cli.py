@@ -19,11 +19,12 @@ I want to grow into a senior role on a product team that cares about accessibili
 Sure.
 At my last job I rebuilt our design system in React and cut bundle size by a third.
 Could you repeat the question?
-I led the migration to TypeScript; my task was to avoid regressions, so I added tests and as a result we shipped with no incidents.
+I led a migration of our main app; my task was to avoid regressions, so I added tests and as a result we shipped with no incidents.
+I mentored two junior developers and ran our weekly code review, which made reviews faster for everyone.
 Let's skip this part.
 When I was at my previous company two teammates disagreed about an API; I set up a meeting and as a result we agreed on a contract.
-My task was to deliver a launch under a tight deadline, I cut scope with the PM and we launched on time.
-I made a mistake in a migration once, I owned it, fixed it the same day and wrote a checklist so it did not happen again.
+My task was to deliver a launch under a tight deadline, so I decided to cut scope with the PM and as a result we launched on time.
+I made a mistake in a migration once; I owned it, I fixed it the same day, and as a result it never happened again.
 No, that's all from me.
 """
 
