@@ -138,7 +138,7 @@ class SessionDriver:
     def _on_speech_done(self, handle: SpeechHandle) -> None:
         if agent_spoke(list(handle.chat_items)) and handle.exception() is None:
             self._llm_retries = 0
-        self.runtime.speech_done(handle.id, list(handle.chat_items))
+        self.runtime.speech_done(handle.id, list(handle.chat_items), interrupted=handle.interrupted)
         self.publish_state()
 
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:

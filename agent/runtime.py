@@ -73,9 +73,14 @@ class InterviewRuntime(Interview):
             metrics=metrics,
         )
 
-    def speech_done(self, speech_id: str, items: list[llm.ChatItem]) -> list[Effect]:
-        """An agent reply (all its tool steps included) has finished playing."""
-        return self.reply_done(speech_id, {i.id for i in items}, _spoken(items))
+    def speech_done(
+        self, speech_id: str, items: list[llm.ChatItem], *, interrupted: bool = False
+    ) -> list[Effect]:
+        """An agent reply (all its tool steps included) has finished playing, or was cut
+        off by the candidate (``interrupted``: the items hold what was played)."""
+        return self.reply_done(
+            speech_id, {i.id for i in items}, _spoken(items), interrupted=interrupted
+        )
 
     def ignore_speech(self, speech_id: str) -> None:
         """A speech that is not an interview turn (a silence prompt, a farewell)."""

@@ -29,14 +29,8 @@ from .interviewer import Interviewer
 from .offline_llm import OfflineInterviewerLLM
 from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names, openai_client
 from .runtime import InterviewRuntime
+from .turn_taking import TurnWatch, voice_turn_handling
 
-TURN_HANDLING: dict[str, Any] = {
-    # A candidate who pauses to think must not be cut off: wait at least 0.8 s of
-    # silence, up to 6 s when the turn detector thinks the sentence is unfinished.
-    "endpointing": {"mode": "dynamic", "min_delay": 0.8, "max_delay": 6.0},
-    "interruption": {"enabled": True, "min_duration": 0.6, "resume_false_interruption": True},
-    "preemptive_generation": {"enabled": True},
-}
 TEXT_ONLY: dict[str, Any] = {"turn_detection": None}
 
 
@@ -50,6 +44,9 @@ class Providers:
     vad: vad.VAD | None = None
     turn_handling: dict[str, Any] = field(default_factory=lambda: dict(TEXT_ONLY))
     models: dict[str, str | None] = field(default_factory=dict)
+    turns: TurnWatch | None = None
+    """How long to wait in the candidate's pauses (voice sessions; ``turn_handling``
+    carries its detector)."""
 
     @property
     def voice(self) -> bool:
@@ -76,13 +73,15 @@ def providers_for(
     model = build_llm(settings, keys, client)
     if not voice:
         return Providers(llm=model, models=models)
+    turns = TurnWatch(rt)
     return Providers(
         llm=model,
         stt=build_stt(settings, keys, language=rt.md.language),
         tts=build_tts(settings, keys, client),
         vad=vad,
-        turn_handling=dict(TURN_HANDLING),
+        turn_handling=voice_turn_handling(turns),
         models=models,
+        turns=turns,
     )
 
 
@@ -119,6 +118,8 @@ class InterviewSession:
             vad=providers.vad if providers.voice else None,
             turn_handling=providers.turn_handling,
         )
+        if providers.turns is not None:
+            providers.turns.attach(self.session)
         silence = providers.voice if watch_silence is None else watch_silence
         self.driver = SessionDriver(self.session, rt, publish=publish, watch_silence=silence)
         self.saver = InterviewPersistence(

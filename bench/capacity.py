@@ -6,7 +6,9 @@ Each session is its own process (as LiveKit runs one job per process) running a 
 ``AgentSession`` with our ``Interviewer``: the real Silero VAD on 16 kHz speech made by
 espeak-ng, fed in real time in 20 ms frames; a speech-to-text that answers 100 ms after
 the end of a segment; an LLM with 300 ms to first token; a TTS with 200 ms to first audio.
-Turn detection is VAD-based with fixed endpointing (``min_delay`` 0.5 s).
+Turn handling is the production one (LiveKit's end-of-turn model wrapped by our
+``TurnWatch``, which sets the wait pause by pause; preemptive generation on); with
+``--vad-only``, VAD turn detection with a fixed 0.5 s delay (the earlier configuration).
 
 Per turn: from the last voiced frame (espeak's silence trimmed) to the first audio frame
 out. The fixed part is the VAD's silence window (0.55 s; the 0.5 s endpointing delay
@@ -32,12 +34,18 @@ import wave
 from pathlib import Path
 
 ANSWERS = [
-    "I am a backend developer with five years of experience in Python and Go.",
-    "At my last job I built a payments service and cut failures by half.",
-    "I would use a queue with retries, idempotency keys and careful monitoring.",
-    "When two teammates disagreed, I set up a meeting and we agreed on a plan.",
-    "I am most proud of mentoring two junior engineers who now lead projects.",
-    "No, that covers everything from my side, thank you very much.",
+    "I am a backend developer with five years of experience in Python and Go, mostly on "
+    "payment services for online shops.",
+    "At my last job I built a payments service from scratch and, as a result, we cut "
+    "failed payments by half in three months.",
+    "I would put a queue with retries in front of the workers, add idempotency keys, and "
+    "watch the queue length very closely.",
+    "When two teammates disagreed about an interface, I set up a short meeting and we "
+    "agreed on a plan that both teams liked.",
+    "I am most proud of mentoring two junior engineers who now lead projects of their own "
+    "and mentor others in turn.",
+    "No, that covers everything from my side, thank you very much for your time and for "
+    "the interesting questions today.",
 ]
 VAD_SILENCE_S = 0.55
 ENDPOINTING_S = 0.5
@@ -77,14 +85,16 @@ def make_speech(work: Path) -> list[Path]:
 
 
 def session_process(
-    files: list[str], turns: int, start_at: float, results: mp.Queue, baseline: bool
-) -> None:
-    asyncio.run(_session(files, turns, start_at, results, baseline))
+    files: list[str], turns: int, start_at: float, results: mp.Queue, baseline: bool,
+    vad_only: bool,
+) -> None:  # fmt: skip
+    asyncio.run(_session(files, turns, start_at, results, baseline, vad_only))
 
 
 async def _session(
-    files: list[str], turns: int, start_at: float, results: mp.Queue, baseline: bool
-) -> None:
+    files: list[str], turns: int, start_at: float, results: mp.Queue, baseline: bool,
+    vad_only: bool,
+) -> None:  # fmt: skip
     import os
 
     import psutil
@@ -95,6 +105,7 @@ async def _session(
 
     from agent.runtime import InterviewRuntime
     from agent.session import InterviewSession, Providers
+    from agent.turn_taking import TurnWatch, voice_turn_handling
     from bench.fakes import FixedLatencyLLM, FixedLatencyTTS, TimedAudioOutput
     from persistence import SqliteStore
     from persistence.outbox import Outbox
@@ -143,16 +154,20 @@ async def _session(
     rt = InterviewRuntime(md, room_name=f"cap-{os.getpid()}")
     model = FixedLatencyLLM(lambda ctx: "Thank you. Could you tell me a little more?", ttft=TTFT_S)
     voice = FixedLatencyTTS(ttfb=TTFB_S, audio_s=1.0)
+    watch = None if vad_only else TurnWatch(rt)
     providers = Providers(
         llm=model,
         stt=DelayedSTT(),
         tts=voice,
         vad=vad,
-        turn_handling={
+        turn_handling=voice_turn_handling(watch)
+        if watch is not None
+        else {
             "turn_detection": "vad",
             "endpointing": {"mode": "fixed", "min_delay": ENDPOINTING_S, "max_delay": 3.0},
             "preemptive_generation": {"enabled": False},
         },
+        turns=watch,
     )
     work = Path(tempfile.mkdtemp(prefix="bench-capacity-"))
     interview = InterviewSession(
@@ -198,7 +213,9 @@ async def _session(
         if len(audio_out.first_frames) > n_out and len(model.actual_ttft) > n_llm:
             raw = audio_out.first_frames[n_out] - speech_end
             providers = model.actual_ttft[n_llm] + voice.actual_ttfb[n_tts] + STT_DELAY_S
-            out.append({"raw_s": raw, "fixed_s": providers + VAD_SILENCE_S})
+            # the wait chosen for this pause (the production policy) or the fixed one
+            wait = watch.decisions[-1].seconds if watch and watch.decisions else ENDPOINTING_S
+            out.append({"raw_s": raw, "fixed_s": providers + max(VAD_SILENCE_S, wait)})
         await asyncio.sleep(1.2)  # the agent's reply plays; the candidate listens
         stop.set()
         await silent
@@ -216,14 +233,16 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else float("nan")
 
 
-def run_step(n: int, files: list[Path], turns: int, baseline: bool = False) -> dict:
+def run_step(
+    n: int, files: list[Path], turns: int, baseline: bool = False, vad_only: bool = False
+) -> dict:
     ctx = mp.get_context("forkserver")
     results: mp.Queue = ctx.Queue()
     start_at = time.time() + 8 + 0.3 * n  # let every process import and load its VAD first
     procs = [
         ctx.Process(
             target=session_process,
-            args=([str(f) for f in files], turns, start_at, results, baseline),
+            args=([str(f) for f in files], turns, start_at, results, baseline, vad_only),
         )
         for _ in range(n)
     ]
@@ -259,6 +278,10 @@ def main() -> None:
     parser.add_argument(
         "--baseline", action="store_true", help="plain LiveKit Agent with the same providers"
     )
+    parser.add_argument(
+        "--vad-only", action="store_true",
+        help="VAD turn detection with a fixed 0.5 s delay (the earlier configuration)",
+    )  # fmt: skip
     parser.add_argument("--out", default="capacity.json")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-capacity-"))
@@ -266,7 +289,7 @@ def main() -> None:
     steps = []
     base_p50 = None
     for n in (int(x) for x in args.sessions.split(",")):
-        step = run_step(n, files, args.turns, args.baseline)
+        step = run_step(n, files, args.turns, args.baseline, args.vad_only)
         lat = step["end_of_speech_to_first_audio_ms"]
         base_p50 = lat["p50"] if base_p50 is None else base_p50
         step["added_by_load_p95_ms"] = round(lat["p95"] - base_p50, 1)
@@ -276,7 +299,8 @@ def main() -> None:
             break
     result = {
         "command": f"python -m bench.capacity --sessions {args.sessions} --turns {args.turns}"
-        + (" --baseline" if args.baseline else ""),
+        + (" --baseline" if args.baseline else "")
+        + (" --vad-only" if args.vad_only else ""),
         "steps": steps,
     }
     out = Path(__file__).with_name("results")

@@ -183,3 +183,71 @@ class Microphone(AudioInput):
             self._ch.send_nowait(frame)
             next_t += MIC_FRAME_S
             await asyncio.sleep(max(0.0, next_t - loop.time()))
+
+
+class Speaker(AudioOutput):
+    """The candidate's loudspeaker: plays the interviewer's audio in real time and keeps
+    when it was playing (``perf_counter`` intervals). Stopping (LiveKit clears the buffer
+    when the candidate interrupts) takes effect at once, as on a real device."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            label="speaker", capabilities=AudioOutputCapabilities(pause=False), sample_rate=None
+        )
+        self.played: list[tuple[float, float]] = []
+        """(start, end) of each stretch of audio that was heard."""
+        self.interrupted_at: list[float] = []
+        self._frames: asyncio.Queue[rtc.AudioFrame | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._position = 0.0
+        self._started: float | None = None
+        self.started = asyncio.Event()
+        """Set when a stretch of audio starts playing (clear it to wait for the next)."""
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        await super().capture_frame(frame)
+        if self._task is None or self._task.done():
+            self._position, self._started = 0.0, None
+            self._frames = asyncio.Queue()
+            self._task = asyncio.create_task(self._play(self._frames))
+        self._frames.put_nowait(frame)
+
+    def flush(self) -> None:
+        super().flush()
+        if self._task is not None and not self._task.done():
+            self._frames.put_nowait(None)  # the segment's input is complete
+
+    def clear_buffer(self) -> None:
+        if self._task is None or self._task.done():
+            return
+        self._task.cancel()
+        now = time.perf_counter()
+        if self._started is not None:
+            self.played.append((self._started, now))
+        self.interrupted_at.append(now)
+        self._task = None
+        self.on_playback_finished(
+            playback_position=self._position, interrupted=True, synchronized_transcript=None
+        )
+
+    @property
+    def playing(self) -> bool:
+        return self._task is not None and not self._task.done() and self._started is not None
+
+    async def _play(self, frames: asyncio.Queue[rtc.AudioFrame | None]) -> None:
+        loop = asyncio.get_running_loop()
+        next_t = loop.time()
+        while (frame := await frames.get()) is not None:
+            if self._started is None:
+                self._started = time.perf_counter()
+                self.started.set()
+                self.on_playback_started(created_at=time.time())
+                next_t = loop.time()
+            next_t += frame.duration
+            self._position += frame.duration
+            await asyncio.sleep(max(0.0, next_t - loop.time()))
+        if self._started is not None:
+            self.played.append((self._started, time.perf_counter()))
+        self.on_playback_finished(
+            playback_position=self._position, interrupted=False, synchronized_transcript=None
+        )

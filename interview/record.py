@@ -35,6 +35,8 @@ from stages.machine import (
 from stages.metadata import InterviewMetadata
 from stages.transcript import Message, Role, Transcript, iso, parse_iso
 
+SECONDS_PER_SPOKEN_WORD = 0.35
+"""About how long the interviewer's voice takes per word (roughly 170 words a minute)."""
 STRONG_ANSWER_WORDS = 40
 THIN_ANSWER_WORDS = 12
 DIFFICULTY_ORDER = ("hard", "medium", "easy")
@@ -154,6 +156,11 @@ class Interview:
         self.tool_outcomes: dict[str, ToolOutcome] = {}
         """What each tool call achieved, by call id."""
         self._speech_lost = False
+        self._played: dict[str, float] = {}
+        """How long each cut-off interviewer message played (seconds)."""
+        self._answer_goes_on = False
+        """The interviewer's reply was cut off by the candidate going on: their next words
+        continue the answer (one message, one answer)."""
         self._stage_of_turn: dict[str, str] = {}
         self._ignored_replies: set[str] = set()
         self._listeners: list[Callable[[list[Effect]], None]] = []
@@ -184,12 +191,15 @@ class Interview:
         if turn_id in self._stage_of_turn:
             return []
         current = self.machine.current
-        if current is not None:
-            self._stage_of_turn[turn_id] = current.id
-        self.transcript.add(
-            item_id=turn_id, role="candidate", text=text,
-            stage=current.id if current else None, started_at=at, draft=True,
+        stage = current.id if current else None
+        continues, self._answer_goes_on = self._answer_goes_on, False
+        msg = self.transcript.add(
+            item_id=turn_id, role="candidate", text=text, stage=stage, started_at=at,
+            draft=True, continues=continues,
         )  # fmt: skip
+        stage = msg.stage if msg is not None else stage
+        if stage is not None:
+            self._stage_of_turn[turn_id] = stage
         return self.apply(self.machine.candidate_turn(turn_id))
 
     def stage_of(self, turn_id: str) -> str | None:
@@ -227,12 +237,18 @@ class Interview:
         for a candidate turn already counted, its final words and times."""
         current = self.machine.current
         stage = self._stage_of_turn.get(turn_id) or (current.id if current else None)
-        if stage is not None:
-            self._stage_of_turn.setdefault(turn_id, stage)
+        continues = False
+        if role == "candidate" and turn_id not in self._stage_of_turn:
+            continues, self._answer_goes_on = self._answer_goes_on, False
         msg = self.transcript.add(
             item_id=turn_id, role=role, text=text, stage=stage, started_at=started_at,
-            ended_at=ended_at, interrupted=interrupted,
+            ended_at=ended_at, interrupted=interrupted, continues=continues,
         )  # fmt: skip
+        stage = msg.stage if msg is not None and continues else stage
+        if stage is not None:
+            self._stage_of_turn.setdefault(turn_id, stage)
+        if role == "agent" and interrupted and ended_at > started_at:
+            self._played[turn_id] = ended_at - started_at
         if msg is not None and role == "candidate" and self._speech_lost:
             msg.transcription_gap = True
             self._speech_lost = False
@@ -254,13 +270,21 @@ class Interview:
         """A reply that is not an interview turn (a silence prompt, a farewell)."""
         self._ignored_replies.add(reply_id)
 
-    def reply_done(self, reply_id: str, turn_ids: set[str], spoken: str) -> list[Effect]:
+    def reply_done(
+        self, reply_id: str, turn_ids: set[str], spoken: str, *, interrupted: bool = False
+    ) -> list[Effect]:
         """The interviewer finished a reply that said ``spoken`` (its messages are
-        ``turn_ids``): the machine counts it, a question or not."""
+        ``turn_ids``; ``interrupted``: cut off by the candidate speaking, ``spoken`` is
+        what was played): the machine counts it, a question or not. A reply cut off
+        before its question was heard in full means the candidate's answer goes on."""
         if reply_id in self._ignored_replies or not spoken.strip():
             return []
-        self.resuming = False
         m = self.machine
+        if interrupted and m.answer_pending and not self._heard_in_full(turn_ids, spoken):
+            self._answer_goes_on = True
+            self.transcript.mark_agent_items(turn_ids, question=False)
+            return self.apply(m.answer_resumed())
+        self.resuming = False
         record, before = m.record, m.record.questions_asked
         effects = self.apply(m.agent_turn(reply_id))
         asked = record.questions_asked > before
@@ -268,6 +292,17 @@ class Interview:
         if asked:
             self.last_question = spoken.strip()
         return effects
+
+    def _heard_in_full(self, turn_ids: set[str], spoken: str) -> bool:
+        """Whether a reply that was cut off had been heard to its question: its words end
+        with the question, and (when its playing time is known) it played for about as
+        long as saying them takes."""
+        if not spoken.rstrip().endswith("?"):
+            return False
+        played = [self._played[t] for t in turn_ids if t in self._played]
+        if not played:
+            return True
+        return sum(played) >= 0.8 * len(words(spoken)) * SECONDS_PER_SPOKEN_WORD
 
     def request(self, call_id: str, tool: Request, kind: NonAnswer | None = None) -> ToolOutcome:
         """The model passed on a request (tool ``tool``, call ``call_id``; ``kind`` for

@@ -305,6 +305,12 @@ class InterviewMachine:
         return self._left_at is not None and not self.terminal
 
     @property
+    def answer_pending(self) -> bool:
+        """The candidate's last turn is counted provisionally: the interviewer's reply to
+        it has not been completed yet."""
+        return self._provisional is not None
+
+    @property
     def pending_end(self) -> bool:
         return self._s.pending_end
 
@@ -447,6 +453,8 @@ class InterviewMachine:
         rec = self.record
         if source == "spoken":
             self._model_move_turn = self._candidate_turns
+        else:
+            self._provisional = None  # the candidate's click: nothing before it is undone
         rec.status = "skipped"
         rec.skip_source = source
         self._log("skip", stage=current.id, source=source)
@@ -536,6 +544,18 @@ class InterviewMachine:
         elif kind == "moment":
             self._hold_until = self._clock() + self.limits.moment_s
             self._silence_prompted_at = None
+        return []
+
+    def answer_resumed(self) -> list[Effect]:
+        """The candidate went on speaking after the interviewer had started its reply and
+        before the next question was heard in full: the answer goes on. Its provisional
+        count (and any stage change it caused) is undone and the question stays open, so
+        the rest of the answer completes it; the cut-off reply was no question."""
+        if self.status != "running" or self._provisional is None:
+            return []
+        self._revert()
+        self._s.awaiting_answer = True
+        self._log("answer_resumed", stage=self.record.id)
         return []
 
     def follow_up(self) -> list[Effect]:

@@ -128,13 +128,17 @@ class Transcript:
         ended_at: float | None = None,
         interrupted: bool = False,
         draft: bool = False,
+        continues: bool = False,
     ) -> Message | None:
         """Add an item; returns its message when something was recorded or confirmed
         (``None`` for an empty item or one already recorded).
 
         ``draft``: a candidate turn counted before its words are final. Adding the same
         id again without ``draft`` confirms it (with the final words and times); a new
-        candidate item that follows an unconfirmed draft replaces it."""
+        candidate item that follows an unconfirmed draft replaces it.
+
+        ``continues``: the candidate went on with their last answer after the interviewer
+        had started (and was cut off): the words join that answer's message."""
         text = clean_text(text).strip()
         end = ended_at if ended_at is not None else started_at
         if item_id in self._seen:
@@ -143,7 +147,13 @@ class Transcript:
             return None
         self._seen.add(item_id)
         last = self.messages[-1] if self.messages else None
-        if last is not None and last.role == role and (role == "candidate" or last.stage == stage):
+        if continues and role == "candidate":
+            last = next((m for m in reversed(self.messages) if m.role == "candidate"), last)
+        # an interviewer message cut off by the candidate stays apart from the next one
+        merges = role == "candidate" or (
+            last is not None and last.stage == stage and not last.interrupted
+        )
+        if last is not None and last.role == role and merges:
             superseded = last.drafts if role == "candidate" else set()
             for old in superseded:
                 last.parts.pop(old, None)

@@ -114,3 +114,40 @@ def test_two_strong_or_two_thin_answers_change_the_next_questions_difficulty() -
     _answer(rt, 4, "What did you learn?", "Nothing really.")
     assert rt.adjustment() == "easier"
     assert "simpler and more concrete" in rt.instructions()
+
+
+def test_an_answer_that_goes_on_after_the_interviewer_started_is_one_answer() -> None:
+    rt = _interview()
+    rt.candidate_turn("ready", "Yes, ready.", 1_004.0)
+    _answer(rt, 1, "Could you tell me a little about yourself?", "I build data pipelines.")
+
+    def intro():  # (a revert restores a copy of the records: read them afresh)
+        return rt.machine.stages[1]
+
+    assert (rt.stage.id, intro().answers) == ("introduction", 1)
+    # the interviewer starts its next question; the candidate goes on and cuts it off
+    rt.record_message(turn_id="cut", role="agent", text="Thanks. What draws you",
+                      started_at=2_200.0, ended_at=2_201.0, interrupted=True, metrics={})  # fmt: skip
+    rt.reply_done("r-cut", {"cut"}, "Thanks. What draws you", interrupted=True)
+    assert (intro().answers, intro().questions_asked) == (0, 1)  # the answer goes on
+    rt.candidate_turn("more", "in Spark and Airflow for a retailer.", 2_202.0)
+    rt.record_message(turn_id="more", role="candidate", text="in Spark and Airflow for a retailer.",
+                      started_at=2_202.0, ended_at=2_205.0, interrupted=False, metrics={})  # fmt: skip
+    assert (intro().answers, intro().questions_asked) == (1, 1)
+    said = [m for m in rt.transcript.messages if m.role == "candidate"]
+    assert said[-1].text == "I build data pipelines. in Spark and Airflow for a retailer."
+    assert said[-1].stage == "introduction"
+    cut = next(m for m in rt.transcript.messages if "cut" in m.item_ids)
+    assert cut.interrupted and not cut.question
+
+
+def test_a_reply_cut_off_after_its_question_was_heard_is_a_question() -> None:
+    rt = _interview()
+    rt.candidate_turn("ready", "Yes, ready.", 1_004.0)
+    _answer(rt, 1, "Could you tell me a little about yourself?", "I build data pipelines.")
+    heard = "Thanks. What draws you to this role?"
+    rt.record_message(turn_id="q2", role="agent", text=heard, started_at=2_200.0,
+                      ended_at=2_203.0, interrupted=True, metrics={})  # fmt: skip
+    rt.reply_done("r2", {"q2"}, heard, interrupted=True)
+    intro = rt.machine.stages[1]
+    assert (intro.answers, intro.questions_asked) == (1, 2)

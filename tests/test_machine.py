@@ -435,3 +435,23 @@ def test_resume_after_an_answer_asks_the_next_question(clock):
     )
     Turns(r).agent()
     assert r.current.id == "introduction" and r.record.questions_asked == 2
+
+
+def test_an_answer_resumed_after_the_interviewer_started_undoes_the_stage_change(clock):
+    m = make(clock)
+    t = Turns(m)
+    t.exchange()  # greeting answered: introduction
+    intro = m.stage_index
+    for _ in range(m.plan[intro].max_questions):
+        t.agent()
+        t.candidate()
+    assert m.stage_index == intro + 1  # the last answer moved the interview on ...
+    assert m.answer_pending
+    m.answer_resumed()  # ... but the candidate went on speaking over the next question
+    assert m.stage_index == intro and m.stages[intro].status == "active"
+    assert m.stages[intro].answers == m.plan[intro].max_questions - 1
+    t.candidate()  # the rest of the answer completes it, once
+    assert m.stage_index == intro + 1
+    assert m.stages[intro].answers == m.plan[intro].max_questions
+    t.agent()  # the next stage's first question, heard in full
+    assert not m.answer_pending and m.answer_resumed() == []

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from agent.config import Settings
 from agent.providers import ProviderKeys, build_stt, build_tts
-from agent.session import TURN_HANDLING
+from agent.runtime import InterviewRuntime
+from agent.session import providers_for
+from agent.turn_taking import InterviewTurnDetector
+from stages.metadata import parse_metadata
 
 KEYS = ProviderKeys(openai="sk-test-not-a-real-key-0123456789", deepgram="dg-test-0123456789abcdef")
 
@@ -23,9 +26,14 @@ def test_tts_uses_configured_model_and_voice():
     assert tts._opts.voice == "sage"
 
 
-def test_endpointing_leaves_room_to_think():
-    assert TURN_HANDLING["endpointing"]["min_delay"] >= 0.8
-    assert TURN_HANDLING["endpointing"]["max_delay"] >= 5.0
+def test_a_voice_interview_chooses_its_waits_and_stops_for_the_candidate():
+    rt = InterviewRuntime(parse_metadata("{}", require_user=False), room_name="r")
+    providers = providers_for(Settings(_env_file=None), KEYS, rt, vad=None)
+    handling = providers.turn_handling
+    assert isinstance(handling["turn_detection"], InterviewTurnDetector)
+    assert handling["turn_detection"].watch is providers.turns
+    assert handling["endpointing"]["mode"] == "fixed"  # the watch sets it pause by pause
+    assert handling["interruption"]["min_duration"] <= 0.3
 
 
 def test_keys_never_show_in_repr():

@@ -1,0 +1,161 @@
+"""When has the candidate finished speaking? The words, the moment and the candidate's rhythm.
+
+A pause is not an ending. Candidates stop mid-sentence to think ("we also did a …"), and
+between sentences of one answer; a reply that starts in such a pause cuts them off. A
+finished answer, on the other hand, should get its reply within about a second. Nothing
+here knows LiveKit: the worker feeds it the words heard so far, what kind of reply the
+moment calls for, the audio model's opinion, and the pauses this candidate has made, and
+gets back how long to wait.
+
+* :func:`answer_complete`: does the turn so far sound finished from its words alone?
+* :class:`PauseProfile`: the pauses this candidate made inside their own turns.
+* :func:`wait_after`: how long to wait in this pause before replying, and why.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+
+from .offline import Intent, classify, words
+
+_OPEN_ENDINGS = frozenset(
+    # conjunctions and linking words: more is coming
+    "and or but nor so because since although though while whereas if unless until when "
+    "whenever whether then plus "
+    # prepositions
+    "of to in on at for with by from into onto about as like than via using through over "
+    "under between without within across per around after before during against toward "
+    "towards upon among "
+    # articles, determiners and possessives
+    "a an the this these those my our your their his her its some any each every another "
+    "such no "
+    # a subject or an auxiliary with nothing after it
+    "i we you they he she is are was were be been being am have has had do does did will "
+    "would could should can may might must shall "
+    # relatives
+    "which who whom whose where "
+    # thinking aloud
+    "um uh erm er hmm ah".split()
+)
+_OPEN_PHRASES = (
+    "as well as", "such as", "in order to", "so that", "rather than", "a lot of",
+    "kind of", "sort of", "going to", "want to", "need to", "have to", "able to",
+    "based on", "instead of", "because of", "due to", "in terms of", "for example",
+    "for instance", "and then", "and also", "as well as the", "one of", "some of",
+    "the fact that", "i think that", "i mean", "you know", "and so on and",
+)  # fmt: skip
+_CLOSING_PUNCTUATION = re.compile(r"[?!]\s*$")
+_OPEN_PUNCTUATION = re.compile(r"(,|;|:|-|–|—|\.\.\.|…)\s*$")
+
+
+def answer_complete(text: str) -> bool:
+    """Whether the candidate's turn so far sounds finished from its words alone.
+
+    Unfinished: nothing said yet; a trailing comma, colon, dash or ellipsis; a last word
+    that needs more after it (a conjunction, a preposition, an article, a possessive, a
+    bare subject or auxiliary, a relative pronoun, "um"); a trailing phrase such as "as
+    well as" or "in order to"; a list still going ("Python, Java, Go" with no "and" before its last
+    item). Finished: a question or an exclamation, and anything else. Speech-to-text
+    often adds a full stop at a pause, so a trailing full stop decides nothing."""
+    stripped = text.strip()
+    if not stripped:
+        return False
+    if _CLOSING_PUNCTUATION.search(stripped):
+        return True
+    if _OPEN_PUNCTUATION.search(stripped):
+        return False
+    said = words(stripped.rstrip("."))
+    if not said:
+        return False
+    tail = " ".join(said[-5:])
+    if said[-1] in _OPEN_ENDINGS or any(tail.endswith(p) for p in _OPEN_PHRASES):
+        return False
+    if said[-1].endswith(("'s", "’s")):  # "using Azure's", "the team's", "it's"
+        return False
+    return not _list_still_going(stripped)
+
+
+def _list_still_going(text: str) -> bool:
+    last_sentence = re.split(r"(?<=[.!?])\s+", text.rstrip(". "))[-1]
+    items = [i.strip() for i in last_sentence.split(",")]
+    if len(items) < 3:
+        return False
+    last = words(items[-1])
+    # "A, B, and C" / "A, B or C" closes the list; "A, B, C" has not been closed yet
+    return not last or last[0] not in ("and", "or", "nor", "etc", "plus")
+
+
+@dataclass(slots=True)
+class PauseProfile:
+    """The pauses this candidate made inside their own turns (ones that did not end the
+    turn), split by whether the words at the pause sounded finished."""
+
+    mid_sentence: list[float] = field(default_factory=list)
+    between_sentences: list[float] = field(default_factory=list)
+    keep: int = 40
+
+    def observe(self, pause_s: float, *, words_complete: bool) -> None:
+        into = self.between_sentences if words_complete else self.mid_sentence
+        into.append(pause_s)
+        del into[: -self.keep]
+
+    def longest_typical(self, which: list[float]) -> float | None:
+        """About the 90th percentile (the longest pause but one in ten), once there are
+        three to learn from."""
+        if len(which) < 3:
+            return None
+        return statistics.quantiles(which, n=10, method="inclusive")[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    seconds: float
+    reason: str
+
+
+FINISHED_S = 0.7
+"""The pause after which a finished reply is answered (a brief reply, a question)."""
+ANSWER_FINISHED_S = 0.9
+"""... and after a finished answer, unless this candidate's own pauses say to wait more."""
+UNFINISHED_S = 4.0
+"""How long a candidate may think mid-thought before the interviewer speaks (covers the
+three-second pauses real candidates make inside an answer)."""
+MAX_WAIT_S = 6.0
+FINISHED_CAP_S = 2.5
+"""The most a finished-sounding answer waits, however slowly this candidate speaks."""
+MARGIN_S = 0.3
+SHORT_ANSWER_WORDS = 20
+"""An answer to an interview question shorter than this is rarely all of it (the first
+sentence of an answer is not the answer), unless it is a request or "I don't know"."""
+AUDIO_UNSURE_S = 1.0
+"""A finished-sounding answer whose voice sounds unfinished to the audio model."""
+
+
+def wait_after(
+    text: str,
+    *,
+    brief: bool,
+    profile: PauseProfile,
+    audio_unfinished: bool = False,
+) -> Wait:
+    """How long to wait in the current pause before replying.
+
+    ``brief``: the moment calls for a short reply (the greeting's "are you ready?", an end
+    confirmation) rather than an answer. ``audio_unfinished``: the audio end-of-turn model
+    thinks the voice has not finished. Where the two aims conflict the choice is never
+    to cut a candidate off mid-thought: unfinished words always wait long."""
+    mid = profile.longest_typical(profile.mid_sentence)
+    between = profile.longest_typical(profile.between_sentences)
+    if not answer_complete(text):
+        seconds = UNFINISHED_S if mid is None else max(UNFINISHED_S, mid + MARGIN_S)
+        return Wait(min(seconds, MAX_WAIT_S), "unfinished words")
+    if brief or text.strip().endswith("?") or classify(text) is not Intent.ANSWER:
+        return Wait(FINISHED_S, "a brief reply or a request")
+    if len(words(text)) < SHORT_ANSWER_WORDS:
+        return Wait(UNFINISHED_S, "too short to be the whole answer")
+    seconds = ANSWER_FINISHED_S if between is None else max(ANSWER_FINISHED_S, between + MARGIN_S)
+    if audio_unfinished:
+        seconds = max(seconds, AUDIO_UNSURE_S)
+    return Wait(min(seconds, FINISHED_CAP_S), "a finished answer")
