@@ -29,6 +29,7 @@ import platform
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,32 @@ def measure(
         case.reply_delay_s = round(after[0] - end, 3)
 
 
+@contextlib.asynccontextmanager
+async def greeted(
+    rt: InterviewRuntime, settings: Settings, keys: ProviderKeys, vad: Any, work: Path,
+    ready: np.ndarray,
+) -> AsyncIterator[tuple[InterviewSession, Microphone, Speaker]]:  # fmt: skip
+    """A voice interview in the worker's own session wiring, with a real-time microphone
+    and loudspeaker, past its greeting (the candidate said ``ready``)."""
+    interview = InterviewSession(
+        rt, providers_for(settings, keys, rt, vad=vad), store=SqliteStore(work / "s.db"),
+        outbox=Outbox(work / "o.db"), mode="bench", checkpoints=False,
+    )  # fmt: skip
+    mic, speaker = Microphone(rate=RATE), Speaker()
+    interview.session.input.audio, interview.session.output.audio = mic, speaker
+    mic.on()
+    try:
+        await interview.start()
+        await quiet(speaker)
+        await mic.say(frames_of(ready.tobytes(), RATE))
+        await replied(speaker)
+        await quiet(speaker)
+        yield interview, mic, speaker
+    finally:
+        await interview.aclose()
+        await mic.off()
+
+
 async def one_interview(
     cases: list[Case], settings: Settings, keys: ProviderKeys, vad: Any, work: Path,
     audio: dict[str, np.ndarray], openai: FakeOpenAI,
@@ -186,20 +213,8 @@ async def one_interview(
                         require_user=False)  # fmt: skip
     limits = Limits(max_duration_s=7200)
     rt = InterviewRuntime(md, room_name=f"turns-{time.time_ns()}", limits=limits)
-    providers = providers_for(settings, keys, rt, vad=vad)
-    interview = InterviewSession(
-        rt, providers, store=SqliteStore(work / "s.db"), outbox=Outbox(work / "o.db"),
-        mode="bench", checkpoints=False,
-    )  # fmt: skip
-    mic, speaker = Microphone(rate=RATE), Speaker()
-    interview.session.input.audio, interview.session.output.audio = mic, speaker
-    mic.on()
-    try:
-        await interview.start()
-        await quiet(speaker)
-        await mic.say(frames_of(audio[READY].tobytes(), RATE))
-        await replied(speaker)
-        await quiet(speaker)
+    async with greeted(rt, settings, keys, vad, work, audio[READY]) as (interview, mic, speaker):
+        providers = interview.providers
         for case in cases:
             if rt.terminal:
                 break
@@ -225,9 +240,6 @@ async def one_interview(
             if len(case.parts) == 2:
                 a, b = (" ".join(part.rstrip(".").split()[-3:]) for part in case.parts)
                 case.one_message = not any((a in t) != (b in t) for t in said)
-    finally:
-        await interview.aclose()
-        await mic.off()
 
 
 def pct(values: list[float], p: float) -> float | None:

@@ -20,12 +20,9 @@ from livekit.agents import utils
 from agent.config import Settings
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
-from agent.session import InterviewSession, providers_for
 from agent.worker import load_vad
-from bench.fakes import Microphone, Speaker, frames_of
-from bench.turn_taking import RATE, READY, quiet, replied
-from persistence import SqliteStore
-from persistence.outbox import Outbox
+from bench.fakes import frames_of
+from bench.turn_taking import RATE, READY, greeted, quiet, replied
 from stages.metadata import parse_metadata
 
 from .fake_deepgram import FakeDeepgram
@@ -58,34 +55,17 @@ async def test_the_candidate_going_on_over_the_interviewer_stays_one_answer(tmp_
         md = parse_metadata('{"job_role": "Backend Developer"}', require_user=False)
         rt = InterviewRuntime(md, room_name="resumed")
         keys = ProviderKeys(openai=OPENAI_KEY, deepgram=DEEPGRAM_KEY)
-        interview = InterviewSession(
-            rt, providers_for(settings, keys, rt, vad=load_vad()),
-            store=SqliteStore(tmp_path / "s.db"), outbox=Outbox(tmp_path / "o.db"),
-            mode="test", checkpoints=False,
-        )  # fmt: skip
-        mic, speaker = Microphone(rate=RATE), Speaker()
-        interview.session.input.audio, interview.session.output.audio = mic, speaker
-        mic.on()
-        try:
-            await interview.start()
-            await quiet(speaker)
-            await mic.say(frames_of(audio[READY].tobytes(), RATE))
-            await replied(speaker)
-            await quiet(speaker)
+        async with greeted(rt, settings, keys, load_vad(), tmp_path, audio[READY]) as (
+            _, mic, speaker,
+        ):  # fmt: skip
             await mic.say(frames_of(audio[FIRST].tobytes(), RATE))
             replies = len(speaker.played) + (1 if speaker.playing else 0)
-            for _ in range(100):  # the interviewer starts in the pause after a full sentence
-                if speaker.playing:
-                    break
-                await asyncio.sleep(0.05)
+            await replied(speaker)  # the interviewer starts in the pause after a full sentence
             assert speaker.playing, "the interviewer never started"
             await asyncio.sleep(0.5)
             await mic.say(frames_of(audio[REST].tobytes(), RATE))  # ... and the candidate goes on
             await asyncio.sleep(6.0)
             await quiet(speaker)
-        finally:
-            await interview.aclose()
-            await mic.off()
     assert speaker.interrupted_at, "the interviewer did not stop for the candidate"
     assert len(speaker.played) > replies
     said = [m for m in rt.transcript.messages if m.role == "candidate"]
