@@ -59,6 +59,8 @@ class TurnWatch:
         self.audio_unfinished = False
         self.decisions: list[Wait] = []
         """Each delay applied (for the benchmark and the logs)."""
+        self.turn_waits: list[float | None] = []
+        """The delay in force when each candidate turn was committed."""
         self._previous = ""
         """The candidate's last committed turn."""
         self._continuing = False
@@ -116,6 +118,7 @@ class TurnWatch:
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item
         if getattr(item, "type", None) == "message" and getattr(item, "role", None) == "user":
+            self.turn_waits.append(self._applied)  # the wait that ended this turn
             self._previous = self.text or self._previous
             self.finals, self.interim, self.audio_unfinished = [], "", False
             self._continuing = False

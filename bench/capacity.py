@@ -214,7 +214,7 @@ async def _session(
             raw = audio_out.first_frames[n_out] - speech_end
             providers = model.actual_ttft[n_llm] + voice.actual_ttfb[n_tts] + STT_DELAY_S
             # the wait chosen for this pause (the production policy) or the fixed one
-            wait = watch.decisions[-1].seconds if watch and watch.decisions else ENDPOINTING_S
+            wait = (watch.turn_waits[-1] if watch and watch.turn_waits else None) or ENDPOINTING_S
             out.append({"raw_s": raw, "fixed_s": providers + max(VAD_SILENCE_S, wait)})
         await asyncio.sleep(1.2)  # the agent's reply plays; the candidate listens
         stop.set()

@@ -46,6 +46,8 @@ _OPEN_PHRASES = (
     "for instance", "and then", "and also", "as well as the", "one of", "some of",
     "the fact that", "i think that", "i mean", "you know", "and so on and",
 )  # fmt: skip
+LIST_ITEM_WORDS = 3
+"""Items of a spoken list ("Python, Java, Go") are short; longer pieces are clauses."""
 _CLOSING_PUNCTUATION = re.compile(r"[?!]\s*$")
 _OPEN_PUNCTUATION = re.compile(r"(,|;|:|-|–|—|\.\.\.|…)\s*$")
 
@@ -79,10 +81,10 @@ def answer_complete(text: str) -> bool:
 
 def _list_still_going(text: str) -> bool:
     last_sentence = re.split(r"(?<=[.!?])\s+", text.rstrip(". "))[-1]
-    items = [i.strip() for i in last_sentence.split(",")]
-    if len(items) < 3:
-        return False
-    last = words(items[-1])
+    items = [words(i) for i in last_sentence.split(",")]
+    if len(items) < 3 or any(len(i) > LIST_ITEM_WORDS for i in items[1:]):
+        return False  # commas between clauses, not a list of things
+    last = items[-1]
     # "A, B, and C" / "A, B or C" closes the list; "A, B, C" has not been closed yet
     return not last or last[0] not in ("and", "or", "nor", "etc", "plus")
 

@@ -50,6 +50,8 @@ FINISHED = [
     "that was the hardest part of the whole project",
     "I'd do it again",
     "We chose Kafka",
+    "At my last job I built it from scratch and, as a result, we cut failures by half.",
+    "No, that covers everything from my side, thank you very much for your time today.",
 ]
 
 
