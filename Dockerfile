@@ -1,4 +1,8 @@
 # The interview worker: `python -m agent start` as a non-root user.
+# Sizing (docs/PERFORMANCE.md, section 4): give a container 2 CPUs and 3 GiB for 12
+# concurrent interviews; the worker takes 6 interviews per CPU of its limit
+# (WORKER_MAX_INTERVIEWS overrides it) and reports itself full to LiveKit at that count.
+# deploy/kubernetes.yaml runs it with those requests.
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -7,7 +7,7 @@ naming the setting; secrets are held as ``SecretStr`` so they never print.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,8 +44,14 @@ class Settings(BaseSettings):
     interview_stt_model: Annotated[str, Field(min_length=1)] = "nova-3"
     interview_db_path: Path = Path("./data/interviews.db")
     interview_outbox_path: Path = Path("./data/outbox.db")
-    worker_load_threshold: Annotated[float, Field(gt=0, le=1)] = 0.7
-    """The worker reports itself full (LiveKit sends it no new jobs) above this load."""
+    worker_max_interviews: Annotated[int, Field(ge=1)] | None = None
+    """Interviews one worker runs at once; unset: the measured figure for the CPUs it may
+    use (``agent/capacity.py``)."""
+    worker_load_threshold: Annotated[float, Field(gt=0, le=1)] = 1.0
+    """The worker reports itself full (LiveKit sends it no new jobs) at this load: the
+    share of ``WORKER_MAX_INTERVIEWS`` in use."""
+    vad_engine: Literal["livekit", "silero"] = "livekit"
+    """The voice activity detector: LiveKit's native Silero (default) or the Silero plugin."""
     health_port: Annotated[int, Field(ge=0, le=65535)] = 8081
     """The worker's HTTP health endpoint (``GET /``); 0 picks a free port."""
     candidate_join_timeout_s: Annotated[float, Field(gt=0)] = 300.0

@@ -18,6 +18,7 @@ from livekit.plugins import deepgram, openai
 
 from interview.assessor import Assessor
 
+from .audio import VAD_NAMES
 from .config import Settings
 from .offline_llm import OFFLINE_MODEL
 
@@ -134,7 +135,7 @@ def model_names(settings: Settings, *, offline: bool, voice: bool) -> dict[str, 
         "stt": settings.interview_stt_model if voice else None,
         "tts": settings.interview_tts_model if voice else None,
         "tts_voice": settings.interview_tts_voice if voice else None,
-        "vad": "silero" if voice else None,
+        "vad": VAD_NAMES[settings.vad_engine] if voice else None,
     }
 
 

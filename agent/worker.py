@@ -10,6 +10,7 @@ abandon (drain, SIGTERM) with ``ended_by = "worker_shutdown"``.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import time
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 
 from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext, JobProcess, room_io
-from livekit.plugins import silero
 from livekit.protocol.models import ParticipantInfo
 
 from interview.saving import ASSESS_BUDGET_S
@@ -29,7 +29,9 @@ from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
 from stages.transcript import parse_iso
 
 from . import providers
+from .audio import load_vad, room_audio_input
 from .byok import Keyring, MasterKeyError
+from .capacity import InterviewLoad, max_interviews
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
 from .config import ConfigError, Settings, load_settings, store_for
 from .driver import WITHDRAWN
@@ -61,20 +63,29 @@ RESUME_WINDOW_S = 600.0
 this recently; an older one stays as it was saved and a new interview starts."""
 
 
-def load_vad() -> silero.VAD:
-    return silero.VAD.load(min_silence_duration=0.55)
+DRAIN_TIMEOUT_S = 1800
+"""On SIGTERM, how long running interviews may go on (the longest interview is 30 min)."""
+PRELOAD_MODULES = ["agent.preload"]
+"""Imported once in the worker's forkserver: every job process shares these modules and
+what they load copy-on-write (LiveKit's own models are preloaded there too)."""
 
 
-def prewarm(proc: JobProcess) -> None:
-    """Once per job process, before any job: what the first greeting should not wait for."""
-    proc.userdata["vad"] = load_vad()
+def warm() -> None:
+    """What the first greeting should not wait for; idempotent (cached per process)."""
     providers.warm()  # the TLS context (~45 ms of CPU)
     QuestionBank.bundled()
     load_all()
-    if load_settings().supabase_url:
-        from persistence.supabase_store import warm
 
-        warm()  # supabase-py's lazy imports, off the first job's event loop
+
+def prewarm(proc: JobProcess) -> None:
+    """Once per job process, before any job (already done in the forkserver when preloaded)."""
+    settings = load_settings()
+    proc.userdata["vad"] = load_vad(settings.vad_engine)
+    warm()
+    if settings.supabase_url:
+        from persistence import supabase_store
+
+        supabase_store.warm()  # supabase-py's lazy imports, off the first job's event loop
 
 
 def env_keys(settings: Settings) -> ProviderKeys:
@@ -343,7 +354,8 @@ async def run_interview(
         extra={"interview_id": identity.interview_id, "continued": resumed is not None},
     )
     await interview.start(
-        room=ctx.room, room_options=room_io.RoomOptions(close_on_disconnect=False)
+        room=ctx.room,
+        room_options=room_io.RoomOptions(audio_input=room_audio_input(), close_on_disconnect=False),
     )
     await interview.driver.ended.wait()
     assessor = assessor_for(settings, keys)
@@ -420,11 +432,21 @@ async def flush_forever(settings: Settings) -> None:
 
 
 def build_server(settings: Settings) -> AgentServer:
+    if settings.vad_engine == "silero":
+        # registered in the main process, the plugin is preloaded in the forkserver too
+        importlib.import_module("livekit.plugins.silero")
+    slots = max_interviews(settings.worker_max_interviews)
     server = AgentServer(
         setup_fnc=prewarm,
-        drain_timeout=1800,
+        drain_timeout=DRAIN_TIMEOUT_S,
         port=settings.health_port,
+        load_fnc=InterviewLoad(slots),
         load_threshold=settings.worker_load_threshold,
+        preload_modules=PRELOAD_MODULES,
+    )
+    logger.info(
+        "worker capacity",
+        extra={"max_interviews": slots, "vad": settings.vad_engine},
     )
     server.rtc_session(entrypoint, agent_name=settings.agent_name)
     tasks: set[asyncio.Task[None]] = set()

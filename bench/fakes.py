@@ -138,16 +138,18 @@ def frames_of(pcm: bytes, rate: int, frame_s: float = MIC_FRAME_S) -> list[rtc.A
 class Microphone(AudioInput):
     """The candidate's microphone: silence in real time, speech when asked."""
 
-    def __init__(self, rate: int = 22050) -> None:
+    def __init__(self, rate: int = 22050, frame_s: float = MIC_FRAME_S) -> None:
         super().__init__(label="microphone")
+        self.rate, self.frame_s = rate, frame_s
         self._ch: utils.aio.Chan[rtc.AudioFrame] = utils.aio.Chan()
         self._queue: list[rtc.AudioFrame] = []
         self._spoken = asyncio.Event()
-        n = int(rate * MIC_FRAME_S)
+        n = int(rate * frame_s)
         self._silence = rtc.AudioFrame(b"\x00\x00" * n, rate, 1, n)
         self._task: asyncio.Task[None] | None = None
         self.spoke_until: list[float] = []
-        """``time.perf_counter()`` when each utterance's last frame went out."""
+        """``time.perf_counter()`` when each utterance's last frame went out (a frame goes
+        out when its last sample has been spoken, as a room delivers it)."""
 
     async def __anext__(self) -> rtc.AudioFrame:
         return await self._ch.__anext__()
@@ -169,10 +171,19 @@ class Microphone(AudioInput):
         await self._spoken.wait()
         return self.spoke_until[-1]
 
+    async def speak(self, pcm: bytes) -> float:
+        """Speak 16-bit ``pcm`` at the microphone's rate in its frames; returns when its last
+        sample was spoken (the padding of the last frame left out)."""
+        frames = frames_of(pcm, self.rate, self.frame_s)
+        padding = sum(f.samples_per_channel for f in frames) - len(pcm) // 2
+        return await self.say(frames) - padding / self.rate
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_t = loop.time()
         while True:
+            next_t += self.frame_s
+            await asyncio.sleep(max(0.0, next_t - loop.time()))
             if self._queue:
                 frame = self._queue.pop(0)
                 if not self._queue:
@@ -181,8 +192,6 @@ class Microphone(AudioInput):
             else:
                 frame = self._silence
             self._ch.send_nowait(frame)
-            next_t += MIC_FRAME_S
-            await asyncio.sleep(max(0.0, next_t - loop.time()))
 
 
 class Speaker(AudioOutput):

@@ -33,11 +33,11 @@ from typing import Any
 
 from livekit.agents import utils
 
+from agent.audio import load_vad
 from agent.config import Settings
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, providers_for
-from agent.worker import load_vad
 from bench.fakes import Microphone, TimedAudioOutput, frames_of
 from persistence import SqliteStore
 from persistence.outbox import Outbox

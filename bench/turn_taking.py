@@ -37,12 +37,12 @@ from typing import Any
 import numpy as np
 from livekit.agents import utils
 
+from agent.audio import ROOM_FRAME_MS, ROOM_SAMPLE_RATE, VAD_NAMES, VadEngine, load_vad
 from agent.config import Settings
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, providers_for
-from agent.worker import load_vad
-from bench.fakes import Microphone, Speaker, frames_of
+from bench.fakes import Microphone, Speaker
 from persistence import SqliteStore
 from persistence.outbox import Outbox
 from stages.machine import Limits
@@ -51,7 +51,16 @@ from tests.fake_deepgram import FakeDeepgram
 from tests.fake_openai import FakeOpenAI
 from tests.rooms.harness import DEEPGRAM_KEY, OPENAI_KEY, interviewer, speech
 
-RATE = 48000
+
+@dataclass(frozen=True)
+class Feed:
+    """How the candidate's audio reaches the session: by default as the worker asks the
+    room for it (agent/audio.py)."""
+
+    rate: int = ROOM_SAMPLE_RATE
+    frame_s: float = ROOM_FRAME_MS / 1000
+
+
 KINDS = ("mid", "between", "finished", "resumed")
 REPLY_AUDIO_S = 3.0
 MID = (
@@ -102,12 +111,12 @@ class Case:
     waits: list[str] = field(default_factory=list)
 
 
-def voiced(samples: np.ndarray) -> tuple[float, float]:
+def voiced(samples: np.ndarray, rate: int) -> tuple[float, float]:
     """(seconds of leading silence, seconds of trailing silence) in espeak-ng's output."""
     loud = (np.abs(samples.astype("int32")) > 500).nonzero()[0]
     if loud.size == 0:
         return 0.0, 0.0
-    return int(loud[0]) / RATE, (len(samples) - 1 - int(loud[-1])) / RATE
+    return int(loud[0]) / rate, (len(samples) - 1 - int(loud[-1])) / rate
 
 
 def overlap(a: tuple[float, float], spans: list[tuple[float, float]]) -> float:
@@ -151,8 +160,8 @@ async def play_case(
     end = 0.0
     for i, part in enumerate(case.parts):
         samples = audio[part]
-        lead, trail = voiced(samples)
-        said = asyncio.create_task(mic.say(frames_of(samples.tobytes(), RATE)))
+        lead, trail = voiced(samples, mic.rate)
+        said = asyncio.create_task(mic.speak(samples.tobytes()))
         started = time.perf_counter() + lead
         done = await said
         end = done - trail
@@ -182,7 +191,7 @@ def measure(
 @contextlib.asynccontextmanager
 async def greeted(
     rt: InterviewRuntime, settings: Settings, keys: ProviderKeys, vad: Any, work: Path,
-    ready: np.ndarray,
+    ready: np.ndarray, feed: Feed = Feed(),
 ) -> AsyncIterator[tuple[InterviewSession, Microphone, Speaker]]:  # fmt: skip
     """A voice interview in the worker's own session wiring, with a real-time microphone
     and loudspeaker, past its greeting (the candidate said ``ready``)."""
@@ -190,13 +199,13 @@ async def greeted(
         rt, providers_for(settings, keys, rt, vad=vad), store=SqliteStore(work / "s.db"),
         outbox=Outbox(work / "o.db"), mode="bench", checkpoints=False,
     )  # fmt: skip
-    mic, speaker = Microphone(rate=RATE), Speaker()
+    mic, speaker = Microphone(rate=feed.rate, frame_s=feed.frame_s), Speaker()
     interview.session.input.audio, interview.session.output.audio = mic, speaker
     mic.on()
     try:
         await interview.start()
         await quiet(speaker)
-        await mic.say(frames_of(ready.tobytes(), RATE))
+        await mic.speak(ready.tobytes())
         await replied(speaker)
         await quiet(speaker)
         yield interview, mic, speaker
@@ -207,13 +216,15 @@ async def greeted(
 
 async def one_interview(
     cases: list[Case], settings: Settings, keys: ProviderKeys, vad: Any, work: Path,
-    audio: dict[str, np.ndarray], openai: FakeOpenAI,
+    audio: dict[str, np.ndarray], openai: FakeOpenAI, feed: Feed,
 ) -> None:  # fmt: skip
     md = parse_metadata('{"job_role": "Backend Developer", "max_duration_s": 7200}',
                         require_user=False)  # fmt: skip
     limits = Limits(max_duration_s=7200)
     rt = InterviewRuntime(md, room_name=f"turns-{time.time_ns()}", limits=limits)
-    async with greeted(rt, settings, keys, vad, work, audio[READY]) as (interview, mic, speaker):
+    async with greeted(rt, settings, keys, vad, work, audio[READY], feed) as (
+        interview, mic, speaker,
+    ):  # fmt: skip
         providers = interview.providers
         for case in cases:
             if rt.terminal:
@@ -283,7 +294,9 @@ def summarise(cases: list[Case], pauses: list[float]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-async def run(pauses: list[float], finished: int, voice: str) -> dict[str, Any]:
+async def run(
+    pauses: list[float], finished: int, voice: str, vad_engine: VadEngine, feed: Feed
+) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-turns-"))
     cases = cases_for(pauses, finished)
     texts = {READY, *(p for c in cases for p in c.parts)}
@@ -303,15 +316,20 @@ async def run(pauses: list[float], finished: int, voice: str) -> dict[str, Any]:
             _env_file=None, openai_base_url=openai.base_url, deepgram_base_url=deepgram.base_url
         )
         keys = ProviderKeys(openai=OPENAI_KEY, deepgram=DEEPGRAM_KEY)
-        audio = {t: speech(t, work) for t in texts}
-        vad = load_vad()
+        audio = {t: speech(t, work, feed.rate) for t in texts}
+        vad = load_vad(vad_engine)
         for kind in KINDS:  # each its own candidate and interview
             group = [c for c in cases if c.kind.startswith(kind)]
-            await one_interview(group, settings, keys, vad, work, audio, openai)
+            await one_interview(group, settings, keys, vad, work, audio, openai, feed)
     return {
         "command": "python -m bench.turn_taking --pauses "
         + " ".join(str(p) for p in pauses)
-        + f" --finished {finished}",
+        + f" --finished {finished} --vad {vad_engine} --rate {feed.rate}"
+        + f" --frame-ms {round(feed.frame_s * 1000)}",
+        "configuration": {
+            "vad": VAD_NAMES[vad_engine],
+            "room_audio": {"sample_rate": feed.rate, "frame_ms": round(feed.frame_s * 1000)},
+        },
         "machine": {"python": platform.python_version(), "cpu": platform.machine()},
         "speech": voice,
         "summary": summarise(cases, pauses),
@@ -323,8 +341,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pauses", type=float, nargs="+", default=[1.0, 1.5, 2.0, 3.0, 4.0])
     parser.add_argument("--finished", type=int, default=10)
+    parser.add_argument("--vad", choices=("livekit", "silero"), default=None)
+    parser.add_argument("--rate", type=int, default=ROOM_SAMPLE_RATE)
+    parser.add_argument("--frame-ms", type=int, default=ROOM_FRAME_MS)
+    parser.add_argument("--out", default="turn_taking.json")
     args = parser.parse_args()
-    result = asyncio.run(run(args.pauses, args.finished, "espeak-ng"))
+    vad = args.vad or Settings(_env_file=None).vad_engine
+    feed = Feed(args.rate, args.frame_ms / 1000)
+    result = asyncio.run(run(args.pauses, args.finished, "espeak-ng", vad, feed))
     for c in result["cases"]:
         print(
             f"{c['kind']:>8} pause {c['pause_s'] or '-':>4}: cut off {c['cut_off']!s:5} "
@@ -334,7 +358,7 @@ def main() -> None:
     print(json.dumps(result["summary"], indent=2))
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
-    (out / "turn_taking.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / args.out).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ class FakeOpenAI:
         self.auth_headers: list[str] = []
         self.speech_status = 200
         self.speech_seconds = 0.4
+        self.speech_delay = 0.0
+        """Seconds before the voice's audio is sent (its time to first byte)."""
         self.speech_requests = 0
         self._server = LocalServer()
         self.base_url = ""
@@ -53,6 +55,8 @@ class FakeOpenAI:
                 {"error": {"message": "speech unavailable", "type": "server_error"}},
                 status=self.speech_status,
             )
+        if self.speech_delay:
+            await asyncio.sleep(self.speech_delay)
         n = int(24000 * self.speech_seconds)
         tone = (np.sin(np.arange(n) * (2 * np.pi * 220 / 24000)) * 1000).astype("<i2")
         return web.Response(

@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 from livekit.agents import utils
 
+from agent.audio import load_vad
 from agent.config import Settings
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
-from agent.worker import load_vad
-from bench.fakes import frames_of
-from bench.turn_taking import RATE, READY, greeted, quiet, replied
+from bench.turn_taking import READY, Feed, greeted, quiet, replied
 from stages.metadata import parse_metadata
 
 from .fake_deepgram import FakeDeepgram
@@ -42,7 +41,7 @@ REST = "It took six months, and as a result we cut failed payments by half."
 
 
 async def test_the_candidate_going_on_over_the_interviewer_stays_one_answer(tmp_path: Path):
-    audio = {t: speech(t, tmp_path) for t in (READY, FIRST, REST)}
+    audio = {t: speech(t, tmp_path, Feed().rate) for t in (READY, FIRST, REST)}
     async with (
         utils.http_context.open(),
         FakeOpenAI(interviewer) as openai,
@@ -58,12 +57,12 @@ async def test_the_candidate_going_on_over_the_interviewer_stays_one_answer(tmp_
         async with greeted(rt, settings, keys, load_vad(), tmp_path, audio[READY]) as (
             _, mic, speaker,
         ):  # fmt: skip
-            await mic.say(frames_of(audio[FIRST].tobytes(), RATE))
+            await mic.speak(audio[FIRST].tobytes())
             replies = len(speaker.played) + (1 if speaker.playing else 0)
             await replied(speaker)  # the interviewer starts in the pause after a full sentence
             assert speaker.playing, "the interviewer never started"
             await asyncio.sleep(0.5)
-            await mic.say(frames_of(audio[REST].tobytes(), RATE))  # ... and the candidate goes on
+            await mic.speak(audio[REST].tobytes())  # ... and the candidate goes on
             await asyncio.sleep(6.0)
             await quiet(speaker)
     assert speaker.interrupted_at, "the interviewer did not stop for the candidate"

@@ -23,11 +23,11 @@ import pytest
 from livekit import rtc
 from livekit.agents import utils
 
+from agent.audio import load_vad
 from agent.config import Settings
 from agent.providers import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, providers_for
-from agent.worker import load_vad
 from bench.fakes import Microphone, TimedAudioOutput, frames_of
 from interview.saving import InterviewPersistence
 from persistence import SqliteStore

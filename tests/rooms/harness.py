@@ -92,15 +92,15 @@ async def seal_keys(stack: Any, user_id: str) -> None:
 # ---------------------------------------------------------------- speech
 
 
-def speech(text: str, work: Path) -> np.ndarray:
-    """``text`` spoken by espeak-ng, as 48 kHz 16-bit mono samples."""
+def speech(text: str, work: Path, rate: int = RATE) -> np.ndarray:
+    """``text`` spoken by espeak-ng, as 16-bit mono samples at ``rate`` (48 kHz)."""
     path = work / f"say-{uuid.uuid4().hex[:8]}.wav"
     subprocess.run(["espeak-ng", "-s", "170", "-w", str(path), text], check=True)
     with wave.open(str(path)) as w:
-        rate = w.getframerate()
+        from_rate, to_rate = w.getframerate(), rate
         raw = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64)
-    n = int(len(raw) * RATE / rate)
-    resampled = np.interp(np.arange(n) * rate / RATE, np.arange(len(raw)), raw)
+    n = int(len(raw) * to_rate / from_rate)
+    resampled = np.interp(np.arange(n) * from_rate / to_rate, np.arange(len(raw)), raw)
     return resampled.astype(np.int16)
 
 
@@ -122,9 +122,6 @@ class WorkerProcess:
             LIVEKIT_API_SECRET=server.api_secret,
             AGENT_NAME=agent_name,
             HEALTH_PORT=str(free_port()),
-            # a 2-core test machine running a LiveKit server, PostgreSQL and two workers
-            # is busy: the default 0.7 would refuse jobs for the machine's load alone
-            WORKER_LOAD_THRESHOLD="1.0",
         )
         base.update(env)
         self.agent_name = agent_name

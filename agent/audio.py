@@ -1,0 +1,68 @@
+"""What the worker hears: the audio format it asks the room for, and the voice activity
+detector (VAD) that listens to it.
+
+The choices are measured (docs/PERFORMANCE.md, section 4): every model in the session
+works at 16 kHz (the VAD, LiveKit's end-of-turn model and Deepgram's default), so the room
+delivers 16 kHz instead of LiveKit's default 24 kHz, which each of them would resample;
+and the VAD is LiveKit's native one (``livekit-local-inference``, the same Silero model in
+native code, shared by every job process of a worker) run inline on the session's event
+loop: one 32 ms window costs ~20 µs, less than the hand-off to a thread it would otherwise
+make 31 times a second. The Silero plugin (ONNX Runtime, one model per process) stays a
+setting: ``VAD_ENGINE=silero``.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor, Future
+from typing import Any, Literal, TypeVar
+
+from livekit.agents import inference, room_io, vad
+
+VadEngine = Literal["livekit", "silero"]
+VAD_NAMES: dict[VadEngine, str] = {
+    "livekit": "silero (livekit-local-inference)",
+    "silero": "silero (livekit-plugins-silero)",
+}
+"""How the saved conversation names the VAD (``models.vad``)."""
+
+VAD_SILENCE_S = 0.55
+"""Silence that ends a speech segment for the VAD; the turn itself is decided later
+(agent/turn_taking.py)."""
+ROOM_SAMPLE_RATE = 16000
+ROOM_FRAME_MS = 50
+"""LiveKit's default frame size for room audio input: 100 ms frames cost less CPU but
+deliver the end of an answer up to 50 ms later on average (docs/PERFORMANCE.md)."""
+
+T = TypeVar("T")
+
+
+class InlineExecutor(Executor):
+    """Runs each call at once on the calling thread and hands back a finished future.
+
+    For work shorter than a thread hand-off: the native VAD's 20 µs window. Never for
+    anything that blocks."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # the awaiting coroutine gets it, as from a thread
+            done.set_exception(e)
+        return done
+
+
+INLINE = InlineExecutor()
+
+
+def load_vad(engine: VadEngine = "livekit") -> vad.VAD:
+    """The VAD for one job process (built in the prewarm, shared by its sessions)."""
+    if engine == "silero":
+        from livekit.plugins import silero
+
+        return silero.VAD.load(min_silence_duration=VAD_SILENCE_S)
+    return inference.VAD(min_silence_duration=VAD_SILENCE_S, executor=INLINE)
+
+
+def room_audio_input() -> room_io.AudioInputOptions:
+    """The room's audio for a session: 16 kHz mono in LiveKit's 50 ms frames."""
+    return room_io.AudioInputOptions(sample_rate=ROOM_SAMPLE_RATE, frame_size_ms=ROOM_FRAME_MS)

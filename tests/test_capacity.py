@@ -1,0 +1,99 @@
+"""The worker's limit (agent/capacity.py), its preloaded image and its audio choices."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.audio import INLINE, load_vad
+from agent.capacity import INTERVIEWS_PER_CORE, InterviewLoad, max_interviews
+from agent.config import Settings
+from agent.worker import PRELOAD_MODULES, build_server
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_limit_is_the_measured_figure_for_the_cores_unless_set() -> None:
+    assert INTERVIEWS_PER_CORE * 2 == 12
+    assert max_interviews(None, cores=2) == 12
+    assert max_interviews(None, cores=1) == 6
+    assert max_interviews(None, cores=0.5) == 3  # a half-core container quota
+    assert max_interviews(None, cores=0.01) == 1
+    assert max_interviews(3, cores=64) == 3
+
+
+def test_the_load_is_the_share_of_slots_in_use_and_full_at_the_limit() -> None:
+    load = InterviewLoad(12)
+    assert [load.of(n) for n in (0, 3, 9)] == [0.0, 0.25, 0.75]
+    assert load.of(12) == 1.0 >= Settings(_env_file=None).worker_load_threshold
+    assert load.of(40) == 1.0
+
+
+def test_the_server_reports_the_interview_load_and_preloads_the_worker(monkeypatch) -> None:
+    monkeypatch.setenv("NUM_CPUS", "2")
+    server = build_server(Settings(_env_file=None, worker_max_interviews=None))
+    assert isinstance(server.load_fnc, InterviewLoad) and server.load_fnc.slots == 12
+
+    class Busy:
+        active_jobs = [object()] * 12
+
+    assert server.load_fnc(Busy()) == 1.0
+    assert build_server(Settings(_env_file=None, worker_max_interviews=3)).load_fnc.slots == 3
+
+
+def test_the_preloaded_image_is_fork_safe_and_reads_no_settings() -> None:
+    """Imported in the forkserver: no thread may be left running (a fork copies only the
+    calling thread) and nothing may depend on the job's environment."""
+    code = (
+        f"import threading, {', '.join(PRELOAD_MODULES)}\n"
+        "names = [t.name for t in threading.enumerate()]\n"
+        "assert names == ['MainThread'], names\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env["OPENAI_BASE_URL"] = "not a url"  # would fail if settings were read
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+async def test_the_inline_executor_runs_at_once_and_passes_errors_on() -> None:
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(INLINE, sum, [1, 2, 3]) == 6
+    with pytest.raises(ZeroDivisionError):
+        await loop.run_in_executor(INLINE, divmod, 1, 0)
+
+
+def test_the_vad_is_livekits_native_one_unless_the_plugin_is_asked_for() -> None:
+    from livekit.agents import inference
+    from livekit.plugins import silero
+
+    native = load_vad(Settings(_env_file=None).vad_engine)
+    assert isinstance(native, inference.VAD) and native.min_silence_duration == 0.55
+    assert isinstance(load_vad("silero"), silero.VAD)
+
+
+def test_the_deployment_is_sized_from_the_measured_figures() -> None:
+    """deploy/kubernetes.yaml: the CPU limit gives the measured 12 interviews, the memory
+    holds the worker and every slot (plus LiveKit's warm idle processes), and a pod is
+    given the drain time its interviews may need."""
+    import yaml
+
+    from agent.capacity import INTERVIEW_MB, WORKER_BASE_MB
+    from agent.worker import DRAIN_TIMEOUT_S
+
+    manifest = yaml.safe_load((ROOT / "deploy" / "kubernetes.yaml").read_text())
+    pod = manifest["spec"]["template"]["spec"]
+    (worker,) = pod["containers"]
+    limits, requests = worker["resources"]["limits"], worker["resources"]["requests"]
+    assert limits == requests  # a guaranteed pod: the measured CPU is there when needed
+    cores = float(limits["cpu"])
+    slots = max_interviews(None, cores=cores)
+    assert slots == 12
+    memory_mb = float(limits["memory"].removesuffix("Gi")) * 1024
+    idle = int(cores + 0.999)  # LiveKit keeps one warm idle process per CPU
+    assert memory_mb >= WORKER_BASE_MB + (slots + idle) * INTERVIEW_MB * 1.2
+    assert pod["terminationGracePeriodSeconds"] > DRAIN_TIMEOUT_S
