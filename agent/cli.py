@@ -38,6 +38,8 @@ USAGE = """usage: python -m agent COMMAND [options]
   keys check --user-id U          which keys are present and open (values never shown)
   keys rotate                     re-seal every row under the first BYOK master key
   join --user-id U --room R       interview in a room of the user's own LiveKit project
+  token --room R --identity I [--metadata FILE]
+                    a participant token that dispatches this agent when used to join
   download-files    fetch model files (Docker build step)"""
 
 
@@ -261,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
 
         install_redaction()
         return join_main(argv[1:])
+    if command == "token":
+        from .token_cli import token_main
+
+        install_redaction()
+        return token_main(argv[1:])
     if command == "keys":
         from .keys_cli import keys_main
 
