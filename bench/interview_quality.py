@@ -122,18 +122,29 @@ def measure(
     ]
     md = parse_metadata(json.dumps({"job_role": job, "experience_level": level}),
                         require_user=False)  # fmt: skip
+    plan = bank.plan_questions(md, seed=row["id"])
     points = {  # the points that the question itself does not already name
         stage: [
-            [k for k in q.keywords if k.lower() not in q.text.lower()] for q in planned.questions
+            [k.lower() for k in q.keywords if k.lower() not in q.text.lower()]
+            for q in planned.questions
         ]
-        for stage, planned in bank.plan_questions(md, seed=row["id"]).items()
+        for stage, planned in plan.items()
     }
+    planned_texts = [q.text.lower() for planned in plan.values() for q in planned.questions]
+
+    def own_words(text: str) -> str:
+        """What the interviewer said beyond the planned questions it asked: one question
+        may name another's points (two questions on assessment data), which is no hint."""
+        text = text.lower()
+        for q in planned_texts:
+            text = text.replace(q, " ")
+        return text
+
     spoken = [
         m["text"]
         for m in agent
         if any(
-            sum(k.lower() in m["text"].lower() for k in kws) >= 2
-            for kws in points.get(m["stage"], [])
+            sum(k in own_words(m["text"]) for k in kws) >= 2 for kws in points.get(m["stage"], [])
         )
     ]
     asked: list[str] = []

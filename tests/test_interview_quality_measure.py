@@ -47,3 +47,23 @@ def test_each_planted_problem_is_counted_once():
         "repeated_questions": 1,
         "turns_over_40_words": 1,
     }
+
+
+def test_asking_the_planned_questions_verbatim_speaks_no_points():
+    """One planned question may name another's points (a teacher's "assessment data"
+    question and the failed-unit-test one): asking it is not a hint. Every bundled role,
+    many plans."""
+    for role in BANK.roles:
+        md = parse_metadata(f'{{"job_role": "{role.title}", "experience_level": "mid"}}',
+                            require_user=False)  # fmt: skip
+        for n in range(12):
+            seed = f"plan-{n}"
+            plan = BANK.plan_questions(md, seed=seed)
+            messages = [
+                {"role": "agent", "text": f"Understood. {q.text}", "stage": stage}
+                for stage, planned in plan.items()
+                for q in planned.questions
+            ]
+            row = {"id": seed, "conversation": {"messages": messages}}
+            found = measure(row, role.title, "mid", [], BANK)
+            assert found.points_spoken == [], (role.title, seed)
