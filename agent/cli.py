@@ -19,7 +19,7 @@ from persistence import InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
 from stages.metadata import MetadataError
 
-from .config import ConfigError, Settings, load_settings, store_for
+from .config import ConfigError, Settings, keyring_for, load_settings, store_for
 from .log import install_redaction
 
 if TYPE_CHECKING:
@@ -56,8 +56,6 @@ def _livekit(argv: list[str]) -> int:
             settings.require_livekit()
             store_for(settings)
             if settings.supabase_url:
-                from .worker import keyring_for
-
                 keyring_for(settings)  # dispatch opens users' keys: the master keys must parse
     except ConfigError as e:
         return _fail(str(e))

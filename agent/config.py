@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from persistence import InterviewStore, open_store
 
+from .byok import Keyring, MasterKeyError
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed. The message names it and never shows its value."""
@@ -32,6 +34,8 @@ class Settings(BaseSettings):
     supabase_url: str | None = None
     supabase_service_role_key: SecretStr | None = None
     byok_master_keys: SecretStr | None = None
+    legacy_fernet_key: SecretStr | None = None
+    """Opens (never seals) keys an earlier app sealed with Fernet; see docs/BYOK.md."""
 
     openai_api_key: SecretStr | None = None
     deepgram_api_key: SecretStr | None = None
@@ -93,6 +97,18 @@ class Settings(BaseSettings):
             raw = value.get_secret_value() if isinstance(value, SecretStr) else value
             if not raw:
                 raise ConfigError(f"{name.upper()} is not set (needed by dev/start)")
+
+
+def keyring_for(settings: Settings) -> Keyring:
+    """The master keys (and the legacy Fernet key, if any) from the settings."""
+    master, legacy = settings.byok_master_keys, settings.legacy_fernet_key
+    try:
+        return Keyring.parse(
+            master.get_secret_value() if master else None,
+            legacy.get_secret_value() if legacy else None,
+        )
+    except MasterKeyError as e:
+        raise ConfigError(str(e)) from None
 
 
 def store_for(settings: Settings) -> InterviewStore:

@@ -23,7 +23,7 @@ from livekit import api
 
 from persistence.supabase_store import SupabaseStore
 
-from .config import ConfigError, Settings, load_settings, store_for
+from .config import ConfigError, Settings, keyring_for, load_settings, store_for
 from .session_keys import KeyLoadError, LiveKitCredentials, load_user_keys
 
 logger = logging.getLogger("interview.join")
@@ -83,8 +83,6 @@ def join_main(argv: list[str]) -> int:
 
 def _user_livekit(settings: Settings, user_id: str) -> LiveKitCredentials:
     """The user's own LiveKit project, opened from their ``user_api_keys`` row."""
-    from .worker import keyring_for
-
     store = store_for(settings)
     if not isinstance(store, SupabaseStore):
         raise ConfigError("join needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")

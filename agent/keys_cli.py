@@ -15,8 +15,8 @@ import uuid
 from persistence import KEY_COLUMNS, KEY_NAMES, KeyRow, StoreError
 from persistence.supabase_store import SupabaseStore
 
-from .byok import Keyring, MasterKeyError, SecretDecryptionError, new_salt
-from .config import ConfigError, Settings, load_settings
+from .byok import Keyring, SecretDecryptionError, is_legacy, new_salt
+from .config import ConfigError, Settings, keyring_for, load_settings
 
 NAMES = KEY_NAMES
 ENV = {
@@ -71,11 +71,7 @@ def _secrets_from_input(use_stdin: bool) -> dict[str, str]:
 def _store_and_ring(settings: Settings) -> tuple[SupabaseStore, Keyring]:
     if not settings.supabase_url or not settings.supabase_service_role_key:
         raise ConfigError("keys commands need SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY")
-    master = settings.byok_master_keys.get_secret_value() if settings.byok_master_keys else None
-    try:
-        ring = Keyring.parse(master)
-    except MasterKeyError as e:
-        raise ConfigError(str(e)) from None
+    ring = keyring_for(settings)
     store = SupabaseStore(
         settings.supabase_url, settings.supabase_service_role_key.get_secret_value()
     )
@@ -86,6 +82,10 @@ async def _set(store: SupabaseStore, ring: Keyring, user_id: str, secrets: dict[
     row = await store.load_key_row(user_id) or KeyRow(
         user_id=user_id, encryption_salt=new_salt(), sealed=dict.fromkeys(KEY_COLUMNS)
     )
+    if not any(v and not is_legacy(v) for v in row.sealed.values()):
+        # nothing sealed under the row's salt yet (empty, or only legacy values, which do
+        # not use it, under the legacy scheme's constant salt): give the row its own
+        row.encryption_salt = new_salt()
     for name, value in secrets.items():
         column = NAMES[name]
         row.sealed[column] = ring.seal(
@@ -110,7 +110,10 @@ async def _check(store: SupabaseStore, ring: Keyring, user_id: str) -> int:
         else:
             try:
                 ring.open(sealed, user_id=user_id, field=column, salt=row.encryption_salt)
-                state = f"present, opens (key {ring.key_id_of(sealed)})"
+                if is_legacy(sealed):
+                    state = "present, opens (legacy Fernet: run keys rotate)"
+                else:
+                    state = f"present, opens (key {ring.key_id_of(sealed)})"
             except SecretDecryptionError as e:
                 state = f"present, does NOT open: {e}"
                 ok = False
@@ -118,21 +121,32 @@ async def _check(store: SupabaseStore, ring: Keyring, user_id: str) -> int:
     return 0 if ok else 1
 
 
+def _reseal(ring: Keyring, row: KeyRow) -> bool:
+    """Re-seal ``row`` in place under the primary key; whether anything changed. A row
+    with a legacy value gets a fresh salt and every value re-sealed (the legacy scheme
+    wrote one constant salt for all users). Raises :class:`SecretDecryptionError` before
+    changing anything if any value does not open."""
+    present = {c: v for c, v in row.sealed.items() if v}
+    legacy = any(is_legacy(v) for v in present.values())
+    stale = {c: v for c, v in present.items() if legacy or not ring.is_current(v)}
+    plain = {
+        c: ring.open(v, user_id=row.user_id, field=c, salt=row.encryption_salt)
+        for c, v in stale.items()
+    }
+    if legacy:
+        row.encryption_salt = new_salt()
+    for column, value in plain.items():
+        row.sealed[column] = ring.seal(
+            value, user_id=row.user_id, field=column, salt=row.encryption_salt
+        )
+    return bool(plain)
+
+
 async def _rotate(store: SupabaseStore, ring: Keyring) -> int:
     rotated = current = failed = raced = 0
     for row in await store.key_rows():
-        changed = False
         try:
-            for column, sealed in row.sealed.items():
-                if not sealed or ring.key_id_of(sealed) == ring.primary:
-                    continue
-                plain = ring.open(
-                    sealed, user_id=row.user_id, field=column, salt=row.encryption_salt
-                )
-                row.sealed[column] = ring.seal(
-                    plain, user_id=row.user_id, field=column, salt=row.encryption_salt
-                )
-                changed = True
+            changed = _reseal(ring, row)
         except SecretDecryptionError as e:
             failed += 1
             print(f"user {row.user_id}: not rotated: {e}", file=sys.stderr)
@@ -158,7 +172,9 @@ def keys_main(argv: list[str]) -> int:
     p_set.add_argument("--stdin", action="store_true", help="read name=value lines from stdin")
     p_check = sub.add_parser("check", help="which keys are present and open (never shown)")
     p_check.add_argument("--user-id", required=True)
-    sub.add_parser("rotate", help="re-seal every row under the first master key")
+    sub.add_parser(
+        "rotate", help="re-seal every row under the first master key (legacy values too)"
+    )
     args = parser.parse_args(argv)
     user_id = getattr(args, "user_id", None)
     if user_id is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from persistence import KEY_NAMES, InterviewStore, StoreError
 
-from .byok import Keyring, SecretDecryptionError
+from .byok import Keyring, SecretDecryptionError, is_legacy
 from .log import register_secret
 from .providers import ProviderKeys
 
@@ -72,6 +72,14 @@ async def load_user_keys(
         except SecretDecryptionError as e:
             raise KeyLoadError("key_decrypt_failed", f"{column}: {e}") from None
         register_secret(opened[column])
+    legacy = sorted(c for c, v in row.sealed.items() if v and is_legacy(v))
+    if legacy:
+        logger.warning(
+            "user %s: keys sealed with the legacy Fernet scheme (%s); "
+            "`python -m agent keys rotate` re-seals them",
+            user_id,
+            ", ".join(legacy),
+        )
     livekit = None
     if all(opened.get(c) for c in ("livekit_url_encrypted", "livekit_key_encrypted",
                                    "livekit_secret_encrypted")):  # fmt: skip

@@ -30,10 +30,9 @@ from stages.transcript import parse_iso
 
 from . import providers
 from .audio import load_vad, room_audio_input
-from .byok import Keyring, MasterKeyError
 from .capacity import InterviewLoad, max_interviews
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
-from .config import ConfigError, Settings, load_settings, store_for
+from .config import Settings, keyring_for, load_settings, store_for
 from .driver import WITHDRAWN
 from .log import install_redaction, register_secret
 from .providers import ProviderKeys, assessor_for
@@ -98,14 +97,6 @@ def env_keys(settings: Settings) -> ProviderKeys:
     register_secret(keys.openai)
     register_secret(keys.deepgram)
     return keys
-
-
-def keyring_for(settings: Settings) -> Keyring:
-    master = settings.byok_master_keys
-    try:
-        return Keyring.parse(master.get_secret_value() if master else None)
-    except MasterKeyError as e:
-        raise ConfigError(str(e)) from None
 
 
 async def session_provider_keys(
