@@ -2,7 +2,7 @@
 -- security_invoker makes the view run with the caller's rights, so the RLS of
 -- interviews and feedback applies: a user sees only their own row.
 
-create view public.user_progress
+create or replace view public.user_progress
 with (security_invoker = true)
 as
 select

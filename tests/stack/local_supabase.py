@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import jwt
@@ -21,6 +22,7 @@ from ..services import ServiceUnavailable, free_port, http_ok, port_open, wait_u
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = ROOT / "supabase" / "migrations"
 SHIM = Path(__file__).with_name("shim.sql")
+SEED_000 = Path(__file__).with_name("seed_000.sql")
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 POSTGREST_BIN = Path(
     os.environ.get(
@@ -56,7 +58,10 @@ class LocalSupabase:
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> LocalSupabase:
+    def start(self, before: Sequence[Path] = (), *, migrate: bool = True) -> LocalSupabase:
+        """``before``: SQL files applied after the Supabase stand-in and before the
+        migrations (a project as an adopter has it); ``migrate=False`` leaves the
+        migrations to the test."""
         os.chmod(self.dir, 0o777)
         subprocess.run(
             _as_postgres([str(PG_BIN / "initdb"), "-D", str(self.pgdata), "-U", "postgres",
@@ -65,8 +70,10 @@ class LocalSupabase:
         )  # fmt: skip
         self.start_postgres()
         self.psql_file(SHIM)
-        for migration in sorted(MIGRATIONS.glob("*.sql")):
-            self.psql_file(migration)
+        for path in before:
+            self.psql_file(path)
+        if migrate:
+            self.migrate()
         self.start_postgrest()
         self._proxy = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("proxy.py")),
@@ -75,6 +82,11 @@ class LocalSupabase:
         )  # fmt: skip
         wait_until(lambda: port_open(self.proxy_port), "the /rest/v1 proxy")
         return self
+
+    def migrate(self) -> None:
+        """Apply every migration in order, as ``supabase db push`` would."""
+        for migration in sorted(MIGRATIONS.glob("*.sql")):
+            self.psql_file(migration)
 
     def stop(self) -> None:
         self.stop_postgrest()
