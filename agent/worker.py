@@ -130,7 +130,7 @@ async def entrypoint(ctx: JobContext) -> None:
     if ctx.is_fake_job():  # console: no server, no candidate to wait for, no continuation
         await ctx.connect()
         try:
-            md = parse_metadata(ctx.job.metadata or ctx.room.metadata, require_user=False)
+            md = parse_metadata(ctx.job.metadata, room=ctx.room.metadata, require_user=False)
         except MetadataError as e:
             await _refuse(ctx, e.code, str(e))
             return
@@ -158,9 +158,9 @@ async def _dispatched(ctx: JobContext, settings: Settings) -> None:
     only then into the room (a job that leaves the room to another interviewer never
     joins it)."""
     room = ctx.job.room
-    raw = ctx.job.metadata or room.metadata
+    raw = ctx.job.metadata
     try:
-        md = parse_metadata(raw, require_user=True)
+        md = parse_metadata(raw, room=room.metadata, require_user=True)
     except MetadataError as e:
         await _refuse(ctx, e.code, str(e))
         return
@@ -189,7 +189,12 @@ async def _dispatched(ctx: JobContext, settings: Settings) -> None:
         await store.aclose()
         ctx.shutdown(reason="no candidate joined")
         return
-    md = parse_metadata(raw, require_user=True, attributes=dict(candidate.attributes))
+    md = parse_metadata(
+        raw,
+        room=room.metadata,  # as dispatched: whose interview was settled above
+        attributes=dict(candidate.attributes),
+        require_user=True,
+    )
     for warning in md.warnings:
         logger.warning("metadata: %s", warning)
     identity = InterviewIdentity.new(room.name, room.sid)

@@ -149,6 +149,8 @@ def _metadata(rt: Interview, facts: SessionFacts, failed: list[str]) -> dict[str
             failed,
         ),
     }
+    if md.from_room:
+        metadata["context_from_room"] = list(md.from_room)
     if md.from_attributes:
         metadata["context_from_attributes"] = list(md.from_attributes)
     if carried.get("continued"):

@@ -93,6 +93,8 @@ class InterviewMetadata:
     warnings: list[str] = field(default_factory=list)
     truncations: list[Truncation] = field(default_factory=list)
     name_given: bool = False
+    from_room: list[str] = field(default_factory=list)
+    """Fields taken from the room's metadata (the job's metadata left them out)."""
     from_attributes: list[str] = field(default_factory=list)
     """Fields taken from the candidate participant's attributes."""
 
@@ -114,18 +116,60 @@ def _clean_text(value: str) -> str:
     return clean_text(value).strip()
 
 
+SERVER_FIELDS = ("user_id", "stages", "max_duration_s", *CONTEXT_FIELDS)
+"""What the server-set sources (the job's and the room's metadata) may say."""
+
+
 def parse_metadata(
     raw: str | bytes | None,
     *,
     require_user: bool,
+    room: str | bytes | None = None,
     attributes: Mapping[str, str] | None = None,
 ) -> InterviewMetadata:
-    """Parse the dispatch metadata. Empty metadata is an empty object. Bytes that are not
+    """Parse the interview's context from up to three sources, in order of precedence:
+    the job's dispatch metadata ``raw``, the room's metadata ``room``, and the candidate
+    participant's ``attributes``. Empty metadata is an empty object. Bytes that are not
     UTF-8 and lone surrogates are replaced (U+FFFD) and a warning recorded, not refused.
 
-    ``attributes`` (the candidate participant's) fill in :data:`CONTEXT_FIELDS` the
-    metadata leaves out; the metadata wins where both say something, and nothing else
-    is ever taken from them."""
+    The room's metadata fills in any of :data:`SERVER_FIELDS` the job's leaves out (both
+    are set by the server); when the job has metadata, room metadata that is not a JSON
+    object is ignored with a warning (apps use it for other things), and without job
+    metadata it is refused as job metadata would be. The attributes fill in only
+    :data:`CONTEXT_FIELDS`: identity and limits never come from a participant."""
+    data, cleaned = _object(raw, "metadata")
+    warnings: list[str] = []
+    from_room: list[str] = []
+    if room:
+        try:
+            room_data, room_cleaned = _object(room, "room metadata")
+        except MetadataError as e:
+            if not data:
+                raise
+            warnings.append(f"{e}; ignored")
+        else:
+            cleaned = cleaned or room_cleaned
+            for name in SERVER_FIELDS:
+                if data.get(name) is None and room_data.get(name) is not None:
+                    data[name] = room_data[name]
+                    from_room.append(name)
+    taken: list[str] = []
+    for name in CONTEXT_FIELDS:
+        value = (attributes or {}).get(name)
+        if data.get(name) is None and isinstance(value, str) and value.strip():
+            data[name] = value
+            taken.append(name)
+    md = _from_object(data, require_user=require_user)
+    md.from_room = from_room
+    md.from_attributes = taken
+    md.warnings[:0] = warnings
+    if cleaned:
+        md.warnings.append("metadata was not valid UTF-8; invalid bytes replaced")
+    return md
+
+
+def _object(raw: str | bytes | None, what: str) -> tuple[dict[str, Any], bool]:
+    """One source as a JSON object, and whether invalid UTF-8 was replaced."""
     cleaned = False
     if isinstance(raw, bytes):
         try:
@@ -134,33 +178,21 @@ def parse_metadata(
             raw = raw.decode("utf-8", "replace")
             cleaned = True
     raw = (raw or "").strip()
-    if len(raw.encode("utf-8")) > MAX_METADATA_BYTES:
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_METADATA_BYTES:
         raise MetadataError(
-            "bad_metadata", f"metadata is larger than {MAX_METADATA_BYTES} bytes; refusing it"
+            "bad_metadata", f"{what} is larger than {MAX_METADATA_BYTES} bytes; refusing it"
         )
-    data: Any
     if not raw:
-        data = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, RecursionError) as e:
-            raise MetadataError("bad_metadata", f"metadata is not valid JSON ({e})") from None
+        return {}, cleaned
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise MetadataError("bad_metadata", f"{what} is not valid JSON ({e})") from None
     if not isinstance(data, dict):
         raise MetadataError(
-            "bad_metadata", f"metadata must be a JSON object, got {type(data).__name__}"
+            "bad_metadata", f"{what} must be a JSON object, got {type(data).__name__}"
         )
-    taken: list[str] = []
-    for name in CONTEXT_FIELDS:
-        value = (attributes or {}).get(name)
-        if data.get(name) is None and isinstance(value, str) and value.strip():
-            data[name] = value
-            taken.append(name)
-    md = _from_object(data, require_user=require_user)
-    md.from_attributes = taken
-    if cleaned:
-        md.warnings.append("metadata was not valid UTF-8; invalid bytes replaced")
-    return md
+    return data, cleaned
 
 
 def _from_object(data: dict[str, Any], *, require_user: bool) -> InterviewMetadata:

@@ -239,3 +239,37 @@ def test_a_job_with_no_bundled_questions_asks_the_model_for_its_own():
     assert "written for this role and level" in told and "different field" in told
     known = interviewer_instructions(md, stage, StageRecord(id="technical"), [], [])
     assert "written for this role and level" not in known
+
+
+def test_three_sources_in_order_of_precedence():
+    """Job metadata, then room metadata (server-set: any field), then the candidate's
+    attributes (context only), each field from the first source that has it."""
+    job = json.dumps({"user_id": "6f1c2a52-8a0e-4a3f-9d3b-0d7a3a1e9b11", "job_role": "Nurse"})
+    room = json.dumps({"job_role": "Chef", "experience_level": "senior", "max_duration_s": 900,
+                       "user_id": "0b5e8a9e-1111-4c2d-8e3f-123456789abc", "theme": "dark"})  # fmt: skip
+    attrs = {"experience_level": "entry", "candidate_name": "Ada", "stages": '["closing"]',
+             "resume_text": "x" * 30_000}  # fmt: skip
+    md = parse_metadata(job, room=room, attributes=attrs, require_user=True)
+    assert md.user_id == "6f1c2a52-8a0e-4a3f-9d3b-0d7a3a1e9b11" and md.job_role == "Nurse"
+    assert md.experience_level == "senior" and md.max_duration_s == 900
+    assert md.candidate_name == "Ada" and len(md.resume_text or "") == LIMITS["resume_text"]
+    assert sorted(md.from_room) == ["experience_level", "max_duration_s"]
+    assert md.from_attributes == ["candidate_name", "resume_text"]
+    assert [s.id for s in md.plan][-1] == "closing" and len(
+        md.plan
+    ) > 1  # no stages from a participant
+    # the room alone can say whose interview it is, as before
+    alone = parse_metadata("", room=room, require_user=True)
+    assert alone.user_id == "0b5e8a9e-1111-4c2d-8e3f-123456789abc" and alone.job_role == "Chef"
+
+
+def test_room_metadata_an_app_uses_for_something_else():
+    job = '{"user_id": "6f1c2a52-8a0e-4a3f-9d3b-0d7a3a1e9b11"}'
+    for other in ("theme=dark", "[1, 2]", b"\xff\xfe"):
+        md = parse_metadata(job, room=other, require_user=True)
+        assert md.user_id and md.warnings and "room metadata" in md.warnings[0]
+    with pytest.raises(MetadataError, match="room metadata is not valid JSON"):
+        parse_metadata("", room="theme=dark", require_user=True)
+    with pytest.raises(MetadataError) as err:  # a user id from the room must still be valid
+        parse_metadata("", room='{"user_id": "nobody"}', require_user=True)
+    assert err.value.code == "bad_metadata"

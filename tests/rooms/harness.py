@@ -208,6 +208,7 @@ def token(
     *,
     attributes: dict[str, str] | None = None,
     dispatch: api.RoomAgentDispatch | None = None,
+    room_metadata: str = "",
 ) -> str:
     t = (
         api.AccessToken(server.api_key, server.api_secret)
@@ -218,7 +219,7 @@ def token(
     if attributes:
         t = t.with_attributes(attributes)
     if dispatch is not None:
-        t = t.with_room_config(api.RoomConfiguration(agents=[dispatch]))
+        t = t.with_room_config(api.RoomConfiguration(agents=[dispatch], metadata=room_metadata))
     return t.to_jwt()
 
 

@@ -23,7 +23,8 @@ LINES = [
 def saved_row(stack, interview_id: str) -> dict:
     text = stack.psql(
         "select json_build_object('ended_by', ended_by, 'user_id', user_id, 'room_name', "
-        "room_name, 'job_role', job_role, 'conversation', conversation, 'metadata', metadata)"
+        "room_name, 'job_role', job_role, 'experience_level', experience_level, 'has_jd', has_jd, "
+        "'conversation', conversation, 'metadata', metadata)"
         f" from interviews where id = '{interview_id}'"
     )
     return json.loads(text) if text else {}
@@ -77,7 +78,7 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
     )  # the user's own key, opened from their row
 
 
-async def test_dispatched_by_the_candidates_token_with_context_from_attributes(
+async def test_dispatched_by_the_candidates_token_with_context_from_room_and_attributes(
     livekit_server, supabase_stack, make_rig, tmp_path
 ):
     rig = await make_rig(LINES)
@@ -85,15 +86,20 @@ async def test_dispatched_by_the_candidates_token_with_context_from_attributes(
     await worker.wait_for("registered worker")
     room = f"token-{uuid.uuid4().hex[:8]}"
     metadata = json.dumps({"user_id": rig.user_id})
+    room_metadata = json.dumps(  # what the job's metadata leaves out; wins over attributes
+        {"experience_level": "senior", "max_duration_s": 900,
+         "job_description": "Design and inspection of pedestrian bridges."}
+    )  # fmt: skip
     attributes = {
         "job_role": "Civil Engineer",
-        "experience_level": "senior",
+        "experience_level": "entry",
         "candidate_name": "Grace",
         "user_id": "00000000-0000-4000-8000-000000000000",  # never taken from a candidate
         "max_duration_s": "99999",
     }
     jwt = token(livekit_server, room, "grace", attributes=attributes,
-                dispatch=api.RoomAgentDispatch(agent_name=rig.agent_name, metadata=metadata))  # fmt: skip
+                dispatch=api.RoomAgentDispatch(agent_name=rig.agent_name, metadata=metadata),
+                room_metadata=room_metadata)  # fmt: skip
     candidate = Candidate(livekit_server, room)
     await candidate.join(jwt)
     try:
@@ -106,9 +112,11 @@ async def test_dispatched_by_the_candidates_token_with_context_from_attributes(
         await candidate.leave()
     row = saved_row(supabase_stack, interview_id)
     assert row["ended_by"] == "client_request" and row["user_id"] == rig.user_id
-    assert row["job_role"] == "Civil Engineer"
+    assert row["job_role"] == "Civil Engineer" and row["experience_level"] == "senior"
+    assert row["has_jd"] is True
     md = row["metadata"]
-    assert set(md["context_from_attributes"]) == {"job_role", "experience_level", "candidate_name"}
-    assert md["max_duration_s"] == 1800
+    assert set(md["context_from_room"]) == {"experience_level", "max_duration_s", "job_description"}
+    assert set(md["context_from_attributes"]) == {"job_role", "candidate_name"}
+    assert md["max_duration_s"] == 900
     system = rig.openai.requests[0]["messages"][0]["content"]
     assert "Civil Engineer" in system and "Grace" in system
