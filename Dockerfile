@@ -24,6 +24,7 @@ COPY prompts ./prompts
 COPY persistence ./persistence
 COPY feedback ./feedback
 COPY interview ./interview
+COPY contracts ./contracts
 RUN pip install -c constraints.txt . \
     && mkdir -p /app/data && chown interviewer:interviewer /app/data
 

@@ -19,7 +19,8 @@ from agent.interviewer import Interviewer
 from interview.record import REQUESTS
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("agent", "stages", "interview", "feedback", "prompts", "persistence", "bench")
+PACKAGES = ("agent", "stages", "interview", "feedback", "prompts", "persistence", "bench",
+            "contracts")  # fmt: skip
 
 
 def _modules(package: str) -> list[Path]:
@@ -71,6 +72,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "prompts": {"livekit", "agent", "interview", "persistence", "supabase", "sqlite3"},
     "persistence": {"livekit", "agent", "interview"},
     "agent": {"sqlite3", "postgrest"},
+    "contracts": {"livekit", "agent", "interview", "persistence", "stages", "supabase", "sqlite3"},
 }
 
 

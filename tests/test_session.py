@@ -14,6 +14,7 @@ from agent.driver import SessionDriver
 from agent.interviewer import Interviewer
 from agent.offline_llm import OfflineInterviewerLLM
 from agent.runtime import MAX_CONTEXT_ITEMS, InterviewRuntime
+from contracts import RpcReply, StateMessage
 from stages.metadata import parse_metadata
 
 from .fakes import FakeParticipant, ScriptedLLM
@@ -222,6 +223,10 @@ async def test_rpc_skip_end_state_and_published_state():
         await asyncio.sleep(0.05)
         states = [json.loads(p) for topic, p in participant.published if topic == STATE_TOPIC]
         assert states[-1]["status"] == "ended"
+        for published in states:  # docs/schemas/interview-state.schema.json
+            StateMessage.validate_python(published)
+        for reply in (state, answer, again):  # docs/schemas/rpc-reply.schema.json
+            RpcReply.model_validate(reply)
         assert {
             "stage",
             "stage_index",

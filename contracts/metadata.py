@@ -1,0 +1,41 @@
+"""The dispatch metadata a web app sends (docs/CONTRACTS.md, "Dispatch metadata")."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DispatchMetadata(BaseModel):
+    """JSON on the agent dispatch (or the room; the candidate's attributes may add the
+    context fields). Other keys are allowed and ignored. A wrong type or an unknown value
+    is not refused: the default is used and a warning saved (only ``user_id`` is checked
+    strictly, and required in dispatch mode)."""
+
+    model_config = ConfigDict(extra="allow", title="DispatchMetadata")
+
+    user_id: str | None = Field(
+        default=None,
+        description="the candidate's users.id (UUID); required when the worker saves to "
+        "Supabase, and taken only from the job's or the room's metadata",
+        json_schema_extra={"format": "uuid"},
+    )
+    candidate_name: str | None = Field(default=None, description="at most 100 characters")
+    job_role: str | None = Field(default=None, description="at most 120 characters")
+    experience_level: str | None = Field(
+        default=None,
+        description="entry | mid | senior | executive (aliases such as junior or lead are "
+        "understood; anything else is mid)",
+        examples=["entry", "mid", "senior", "executive"],
+    )
+    resume_text: str | None = Field(default=None, description="at most 20 000 characters")
+    job_description: str | None = Field(default=None, description="at most 12 000 characters")
+    stages: list[str] | None = Field(
+        default=None,
+        description="an override of the stage plan by stage id; greeting and closing are "
+        "always kept and the default order is kept",
+        examples=[["technical", "behavioral"]],
+    )
+    max_duration_s: int | None = Field(
+        default=None, description="clamped to 120–7200; default 1800", examples=[1800]
+    )
+    language: str | None = Field(default=None, description="default en", examples=["en"])
