@@ -15,11 +15,20 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from observability import MetricsSetupError, share_metrics
 from persistence import InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
 from stages.metadata import MetadataError
 
-from .config import ConfigError, Settings, keyring_for, load_settings, store_for
+from .config import (
+    ConfigError,
+    Settings,
+    keyring_for,
+    load_settings,
+    metrics_dir_for,
+    prices_for,
+    store_for,
+)
 from .log import install_redaction
 
 if TYPE_CHECKING:
@@ -57,6 +66,8 @@ def _livekit(argv: list[str]) -> int:
             store_for(settings)
             if settings.supabase_url:
                 keyring_for(settings)  # dispatch opens users' keys: the master keys must parse
+        prices_for(settings)
+        _share_metrics(settings)
     except ConfigError as e:
         return _fail(str(e))
     from livekit.agents import cli as lk_cli
@@ -66,6 +77,18 @@ def _livekit(argv: list[str]) -> int:
     sys.argv = [sys.argv[0], *argv]
     lk_cli.run_app(build_server(settings))
     return 0
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Before LiveKit (and the Prometheus client) is imported: where this process and its
+    job processes record metrics, when they are wanted."""
+    shared = metrics_dir_for(settings)
+    if shared is None:
+        return
+    try:
+        share_metrics(shared)
+    except (OSError, MetricsSetupError) as e:
+        raise ConfigError(f"METRICS_DIR: cannot use {shared}: {e}") from None
 
 
 def _simulate(argv: list[str]) -> int:
@@ -80,10 +103,19 @@ def _simulate(argv: list[str]) -> int:
     parser.add_argument("--room", help="room name to save the interview under")
     args = parser.parse_args(argv)
     _logging()
-    from .simulate import run_simulation, script_lines, stream_lines
-
     try:
         settings = load_settings()
+        prices_for(settings)
+        _share_metrics(settings)  # beside a worker with the same METRICS_DIR: its /metrics
+    except ConfigError as e:
+        return _fail(str(e))
+    from interview.rows import worker_version
+    from observability import tracing
+
+    from .simulate import run_simulation, script_lines, stream_lines
+    from .telemetry import configure_tracing
+
+    try:
         store = store_for(settings)
         metadata = args.metadata.read_text("utf-8") if args.metadata else None
         lines: Any = (
@@ -115,10 +147,13 @@ def _simulate(argv: list[str]) -> int:
         finally:
             await store.aclose()
 
+    configure_tracing(settings, worker_version())
     try:
         result = asyncio.run(run())
     except MetadataError as e:
         return _fail(f"bad metadata ({e.code}): {e}")
+    finally:
+        tracing.flush()
     return _print_simulation(result, settings, store, as_json=args.json)
 
 

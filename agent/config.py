@@ -6,12 +6,14 @@ naming the setting; secrets are held as ``SecretStr`` so they never print.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from interview.cost import PriceTable, PriceTableError, load_prices
 from persistence import InterviewStore, open_store
 
 from .byok import Keyring, MasterKeyError
@@ -60,6 +62,15 @@ class Settings(BaseSettings):
     """The worker's HTTP health endpoint (``GET /``); 0 picks a free port."""
     candidate_join_timeout_s: Annotated[float, Field(gt=0)] = 300.0
     """How long a dispatched job waits for the candidate to join before it leaves."""
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    """Serve Prometheus metrics (LiveKit's and the interviews') at ``:PORT/metrics``."""
+    metrics_dir: Path | None = None
+    """Where job processes record metrics for the worker to serve (emptied when the
+    worker starts; default: a fresh folder under the system's temporary directory)."""
+    otel_exporter_otlp_endpoint: str | None = None
+    """Send OpenTelemetry spans (LiveKit's and the interview's) to this OTLP endpoint."""
+    price_table: Path | None = None
+    """A TOML price table for the cost estimate instead of the bundled one."""
 
     @field_validator("livekit_url")
     @classmethod
@@ -122,6 +133,24 @@ def store_for(settings: Settings) -> InterviewStore:
         )
     except ValueError as e:
         raise ConfigError(str(e)) from None
+
+
+def prices_for(settings: Settings) -> PriceTable:
+    """The price table for cost estimates; a malformed ``PRICE_TABLE`` is a config error."""
+    try:
+        return load_prices(settings.price_table)
+    except PriceTableError as e:
+        raise ConfigError(f"PRICE_TABLE: {e}") from None
+
+
+def metrics_dir_for(settings: Settings) -> Path | None:
+    """Where metrics are shared between processes: ``METRICS_DIR``, or for a worker that
+    serves metrics a folder of its own under the temporary directory; ``None``: off."""
+    if settings.metrics_dir is not None:
+        return settings.metrics_dir
+    if settings.metrics_port is None:
+        return None
+    return Path(tempfile.gettempdir()) / f"interview-metrics-{settings.metrics_port}"
 
 
 def load_settings() -> Settings:

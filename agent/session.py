@@ -18,17 +18,21 @@ from livekit import rtc
 from livekit.agents import Agent, AgentSession, llm, room_io, stt, tts, vad
 
 from interview.assessor import Assessor
+from interview.cost import PriceTable
 from interview.rows import SessionFacts
 from interview.saving import InterviewPersistence
+from observability import metrics
+from observability.tracing import interview_attributes, span
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveResult
 from persistence.outbox import Outbox
 
-from .config import Settings
+from .config import Settings, prices_for
 from .driver import SessionDriver, StatePublisher
 from .interviewer import Interviewer
 from .offline_llm import OfflineInterviewerLLM
 from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names, openai_client
 from .runtime import InterviewRuntime
+from .telemetry import SessionMetrics
 from .turn_taking import TurnWatch, voice_turn_handling
 
 TEXT_ONLY: dict[str, Any] = {"turn_detection": None}
@@ -47,6 +51,8 @@ class Providers:
     turns: TurnWatch | None = None
     """How long to wait in the candidate's pauses (voice sessions; ``turn_handling``
     carries its detector)."""
+    prices: PriceTable | None = None
+    """What they cost, for the interview's estimate (``None``: the bundled table)."""
 
     @property
     def voice(self) -> bool:
@@ -67,14 +73,16 @@ def providers_for(
     both keys are there; text with the online or offline interviewer else."""
     offline, voice = session_mode(keys)
     models = model_names(settings, offline=offline, voice=voice)
+    prices = prices_for(settings)
     if offline:
-        return Providers(llm=OfflineInterviewerLLM(rt), models=models)
+        return Providers(llm=OfflineInterviewerLLM(rt), models=models, prices=prices)
     client = openai_client(settings, keys)
     model = build_llm(settings, keys, client)
     if not voice:
-        return Providers(llm=model, models=models)
+        return Providers(llm=model, models=models, prices=prices)
     turns = TurnWatch(rt)
     return Providers(
+        prices=prices,
         llm=model,
         stt=build_stt(settings, keys, language=rt.md.language),
         tts=build_tts(settings, keys, client),
@@ -132,6 +140,7 @@ class InterviewSession:
         if checkpoints:
             rt.on_message(self.saver.checkpoint_soon)
         self.agent: Agent = agent or Interviewer(rt)
+        SessionMetrics(self.session)
 
     def facts(self) -> SessionFacts:
         return SessionFacts(
@@ -140,16 +149,21 @@ class InterviewSession:
             usage=[u.model_dump() for u in self.session.usage.model_usage],
             timed=self.providers.voice,
             job_id=self.job_id,
+            prices=self.providers.prices,
         )
 
     async def start(
         self, *, room: rtc.Room | None = None, room_options: room_io.RoomOptions | None = None
     ) -> None:
-        if room is None:
-            await self.session.start(self.agent)
-        else:
-            await self.session.start(agent=self.agent, room=room, room_options=room_options)
-        self.driver.start()
+        ident = self.rt.identity
+        about = {**interview_attributes(ident.room_name, ident.interview_id), "mode": self.mode}
+        with span("session_start", about):
+            metrics.interview_started(self.mode)
+            if room is None:
+                await self.session.start(self.agent)
+            else:
+                await self.session.start(agent=self.agent, room=room, room_options=room_options)
+            self.driver.start()
 
     async def wait_for_greeting(self, limit_s: float) -> None:
         """Until the interviewer's opening words have been delivered."""

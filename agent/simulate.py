@@ -19,11 +19,12 @@ from typing import Any
 
 from livekit.agents import llm
 
+from observability.tracing import interview_attributes, span
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore
 from persistence.outbox import Outbox
 from stages.metadata import parse_metadata
 
-from .config import Settings
+from .config import Settings, prices_for
 from .offline_llm import OfflineInterviewerLLM
 from .providers import ProviderKeys, assessor_for, build_llm, model_names
 from .questions import stored_questions
@@ -76,11 +77,14 @@ def _providers(
     language_model: llm.LLM | None,
 ) -> Providers:
     models = model_names(settings, offline=offline, voice=False)
+    prices = prices_for(settings)
     if language_model is not None:
-        return Providers(llm=language_model, models={**models, "llm": language_model.model})
+        return Providers(
+            llm=language_model, models={**models, "llm": language_model.model}, prices=prices
+        )
     if offline:
-        return Providers(llm=OfflineInterviewerLLM(rt), models=models)
-    return Providers(llm=build_llm(settings, keys), models=models)
+        return Providers(llm=OfflineInterviewerLLM(rt), models=models, prices=prices)
+    return Providers(llm=build_llm(settings, keys), models=models, prices=prices)
 
 
 async def _converse(interview: InterviewSession, lines: Iterable[str] | AsyncIterable[str]) -> None:
@@ -122,15 +126,17 @@ async def run_simulation(
     md = parse_metadata(metadata_text, require_user=False)
     for warning in md.warnings:
         logger.warning("metadata: %s", warning)
-    keys = ProviderKeys(
-        openai=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    )
+    room = room_name or f"sim-{uuid.uuid4().hex[:12]}"
+    identity = identity or InterviewIdentity.new(room)
+    about = {**interview_attributes(room, identity.interview_id), "keys.source": "environment"}
+    with span("key_load", about):
+        keys = ProviderKeys(
+            openai=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        )
     if language_model is None and not offline and not keys.openai:
         logger.info("no OPENAI_API_KEY: using the offline interviewer")
         offline = True
-    room = room_name or f"sim-{uuid.uuid4().hex[:12]}"
     stored = await stored_questions(store, md.job_role)
-    identity = identity or InterviewIdentity.new(room)
     rt = InterviewRuntime(md, identity=identity, stored=stored)
     if resume is not None:
         rt.resume_from(resume)

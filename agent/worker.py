@@ -20,7 +20,9 @@ from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 from livekit.protocol.models import ParticipantInfo
 
+from interview.rows import worker_version
 from interview.saving import ASSESS_BUDGET_S
+from observability import metrics, tracing
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
 from prompts.loader import load_all
@@ -32,7 +34,7 @@ from . import providers
 from .audio import load_vad, room_audio_input
 from .capacity import InterviewLoad, max_interviews
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
-from .config import Settings, keyring_for, load_settings, store_for
+from .config import Settings, keyring_for, load_settings, metrics_dir_for, store_for
 from .driver import WITHDRAWN
 from .log import install_redaction, register_secret
 from .providers import ProviderKeys, assessor_for
@@ -40,6 +42,7 @@ from .questions import stored_questions
 from .runtime import InterviewRuntime
 from .session import InterviewSession, providers_for
 from .session_keys import KeyLoadError, load_user_keys
+from .telemetry import configure_tracing, span
 
 logger = logging.getLogger("interview.worker")
 
@@ -127,6 +130,8 @@ async def entrypoint(ctx: JobContext) -> None:
     install_redaction()
     settings = load_settings()
     ctx.log_context_fields = {"room": ctx.room.name, "job_id": ctx.job.id}
+    if configure_tracing(settings, worker_version()):
+        ctx.add_shutdown_callback(_flush_spans)
     if ctx.is_fake_job():  # console: no server, no candidate to wait for, no continuation
         await ctx.connect()
         try:
@@ -142,6 +147,11 @@ async def entrypoint(ctx: JobContext) -> None:
         )  # fmt: skip
         return
     await _dispatched(ctx, settings)
+
+
+async def _flush_spans(_reason: str) -> None:
+    """Send the job's buffered spans before its process goes (off the event loop)."""
+    await asyncio.to_thread(tracing.flush)
 
 
 async def _refuse(ctx: JobContext, code: str, message: str) -> None:
@@ -305,8 +315,11 @@ async def run_interview(
     identity: InterviewIdentity,
     resumed: InterviewRecord | None,
 ) -> None:
+    about = tracing.interview_attributes(ctx.room.name, identity.interview_id)
+    byok = not console and settings.supabase_url is not None
     try:
-        keys = await session_provider_keys(settings, store, md, console=console)
+        with span("key_load", {**about, "keys.source": "byok" if byok else "environment"}):
+            keys = await session_provider_keys(settings, store, md, console=console)
     except KeyLoadError as e:
         await store.aclose()
         await _refuse(ctx, e.code, str(e))
@@ -407,6 +420,8 @@ async def flush_forever(settings: Settings) -> None:
         while True:
             try:
                 _, result = await outbox.recover_and_flush(store)
+                status = await outbox.status()
+                metrics.outbox_status(status.pending, status.oldest_pending_age_s)
                 if unavailable is not None:
                     logger.info("outbox available again")
                     unavailable = None
@@ -439,6 +454,8 @@ def build_server(settings: Settings) -> AgentServer:
         load_fnc=InterviewLoad(slots),
         load_threshold=settings.worker_load_threshold,
         preload_modules=PRELOAD_MODULES,
+        prometheus_port=settings.metrics_port,
+        prometheus_multiproc_dir=str(shared) if (shared := metrics_dir_for(settings)) else None,
     )
     logger.info(
         "worker capacity",

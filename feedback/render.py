@@ -77,6 +77,59 @@ def _coaching(a: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
+_WHAT = {
+    ("llm", "interview"): "interviewer model",
+    ("llm", "assessment"): "assessment model",
+    ("stt", "interview"): "speech-to-text",
+    ("tts", "interview"): "voice",
+}
+
+
+def _money(amount: float, currency: str) -> str:
+    return f"${amount:.4f}" if currency == "USD" else f"{amount:.4f} {currency}"
+
+
+def _used(item: dict[str, Any]) -> str:
+    if item["kind"] == "llm":
+        cached = item.get("cached_input_tokens") or 0
+        tokens = f"{(item.get('input_tokens') or 0) + cached:,} input"
+        if cached:
+            tokens += f" ({cached:,} cached)"
+        return f"{tokens} + {item.get('output_tokens') or 0:,} output tokens"
+    minutes = f"{(item.get('seconds') or 0) / 60:.1f} min"
+    if item["kind"] == "tts":
+        return f"{item.get('characters') or 0:,} characters, {minutes}"
+    return minutes
+
+
+def cost_lines(interview: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """The estimated cost for a person: a headline and one line per model (``None`` for
+    an interview saved without an estimate)."""
+    cost = (interview.get("metadata") or {}).get("cost")
+    if not isinstance(cost, dict) or not isinstance(cost.get("items"), list):
+        return None
+    currency = str(cost.get("currency") or "USD")
+    prices = cost.get("prices") or {}
+    if not cost["items"]:
+        return "No provider was used (offline practice): nothing was charged.", []
+    partial = "" if cost.get("complete", True) else " for the models priced"
+    head = (
+        f"About {_money(float(cost.get('total') or 0), currency)}{partial}: an estimate at "
+        f"the list prices of {prices.get('as_of', '?')} ({prices.get('table', '?')} price "
+        "table); your providers bill the actual amount to your own keys."
+    )
+    lines = []
+    for item in cost["items"]:
+        what = _WHAT.get((item["kind"], item["purpose"]), f"{item['kind']} ({item['purpose']})")
+        price = (
+            "not in the price table"
+            if item.get("cost") is None
+            else _money(float(item["cost"]), currency)
+        )
+        lines.append(f"{what} {item['model']}: {_used(item)} — {price}")
+    return head, lines
+
+
 def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     title, sub = _headline(interview, fb)
     out = [f"# {title}", "", sub, ""]
@@ -124,6 +177,8 @@ def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
                        ("Practice", "practice_suggestions")):  # fmt: skip
         for item in plan[key]:
             out.append(f"- {label}: {item}")
+    if cost := cost_lines(interview):
+        out += ["", "## Cost (estimate)", "", cost[0], "", *(f"- {line}" for line in cost[1])]
     return "\n".join(out).strip() + "\n"
 
 
@@ -209,6 +264,13 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
         for item in plan[key]
     )
     overall = fb.get("overall_score")
+    cost = cost_lines(interview)
+    cost_html = (
+        f"<section><h2>Cost (estimate)</h2><p>{e(cost[0])}</p>"
+        f"<ul>{''.join(f'<li>{e(line)}</li>' for line in cost[1])}</ul></section>"
+        if cost
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -229,6 +291,7 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
 <th>Score</th><th>Topics you touched</th><th>Topics a strong answer often adds</th></tr></thead>
 <tbody>{rows}</tbody></table>{gap_html}</section>
 <section><h2>Plan</h2><ul>{plan_items}</ul></section>
+{cost_html}
 </main></body></html>
 """
 

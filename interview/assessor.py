@@ -35,6 +35,8 @@ class Assessor:
     ) -> None:
         self.model = model
         self._client = client.with_options(timeout=timeout_s)
+        self.usage: list[dict[str, Any]] = []
+        """What each call used (LiveKit's usage shape), for the cost estimate."""
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -63,6 +65,7 @@ class Assessor:
                     response_format=assessment.response_format(),  # type: ignore[arg-type]
                     temperature=0.2,
                 )
+                self._count(resp)
                 text = resp.choices[0].message.content or ""
                 result = assessment.parse(text)
             except ValidationError:
@@ -76,6 +79,21 @@ class Assessor:
                 return FeedbackRecord(user_id=partial.user_id, feedback_data=data)
             logger.warning("assessment attempt %d failed: %s", attempt, error)
         return self.partial(partial, error)
+
+    def _count(self, resp: Any) -> None:
+        used = getattr(resp, "usage", None)
+        if used is None:
+            return
+        details = getattr(used, "prompt_tokens_details", None)
+        self.usage.append(
+            {
+                "type": "llm_usage",
+                "model": self.model,
+                "input_tokens": int(getattr(used, "prompt_tokens", 0) or 0),
+                "input_cached_tokens": int(getattr(details, "cached_tokens", 0) or 0),
+                "output_tokens": int(getattr(used, "completion_tokens", 0) or 0),
+            }
+        )
 
     def partial(self, partial: FeedbackRecord, error: str) -> FeedbackRecord:
         """The computed feedback, saying why the model's assessment is missing."""

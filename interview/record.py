@@ -455,6 +455,7 @@ class Interview:
             "events": md.get("events") if isinstance(md.get("events"), list) else [],
             "errors": md.get("errors") if isinstance(md.get("errors"), list) else [],
             "usage": md.get("usage") if isinstance(md.get("usage"), dict) else {},
+            "cost": md.get("cost"),
             "continued": [
                 *previous,
                 {"at": iso(self.clock()), "from_revision": saved.revision,

@@ -24,6 +24,7 @@ from persistence import REVISIONS_PER_GENERATION, FeedbackRecord, InterviewRecor
 from stages.text import clean_json
 from stages.transcript import conversation_json, iso
 
+from .cost import PriceTable, carried_items, estimate, load_prices, usage_items
 from .record import Interview
 
 logger = logging.getLogger("interview.finalize")
@@ -46,6 +47,10 @@ class SessionFacts:
     usage: list[dict[str, Any]] = field(default_factory=list)
     timed: bool = False
     job_id: str | None = None
+    prices: PriceTable | None = None
+    """The price table for the cost estimate (``None``: the bundled one)."""
+    assessment_usage: list[dict[str, Any]] = field(default_factory=list)
+    """What the model's assessment used, in LiveKit's usage shape (once it ran)."""
 
 
 def revision_of(generation: int, n: int) -> int:
@@ -98,6 +103,17 @@ def _part(name: str, build: Callable[[], T], failed: list[str]) -> T | None:
         return None
 
 
+def cost_of(rt: Interview, facts: SessionFacts) -> dict[str, Any]:
+    """``metadata.cost``: this job's usage, the assessment's and any earlier job's of a
+    continued interview, priced with the session's table."""
+    items = [
+        *carried_items(rt.carried.get("cost")),
+        *usage_items(facts.usage, "interview"),
+        *usage_items(facts.assessment_usage, "assessment"),
+    ]
+    return estimate(items, facts.prices or load_prices())
+
+
 def _latency(rt: Interview) -> dict[str, Any]:
     out: dict[str, Any] = {
         key: _latency_summary([v for t in rt.latencies if (v := getattr(t, key)) is not None])
@@ -126,6 +142,7 @@ def _metadata(rt: Interview, facts: SessionFacts, failed: list[str]) -> dict[str
         "usage": _part(
             "usage", lambda: _usage_totals(facts.usage, carried.get("usage") or {}), failed
         ),
+        "cost": _part("cost", lambda: cost_of(rt, facts), failed),
         "latency": _part("latency", lambda: _latency(rt), failed),
         "duration_s": round(m.elapsed_s(), 1),
         "started_at": iso(m.started_at),

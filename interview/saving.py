@@ -29,13 +29,16 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from typing import Any
 
+from observability import metrics
+from observability.tracing import interview_attributes, span
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveResult, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
 
 from .assessor import Assessor
 from .record import Interview
-from .rows import SessionFacts, as_recovered, build_live, build_records, revision_of
+from .rows import SessionFacts, as_recovered, build_live, build_records, cost_of, revision_of
 
 logger = logging.getLogger("interview.persist")
 
@@ -59,6 +62,12 @@ def _where(e: BaseException) -> str:
         return type(e).__name__
     last = frames[-1]
     return f"{type(e).__name__} at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}"
+
+
+def _observe_cost(interview: InterviewRecord) -> None:
+    cost = interview.metadata.get("cost")
+    if isinstance(cost, dict) and isinstance(cost.get("total"), int | float):
+        metrics.interview_cost(float(cost["total"]))
 
 
 class InterviewPersistence:
@@ -91,6 +100,8 @@ class InterviewPersistence:
         self.saved: SaveResult | None = None
         """What the store answered to the last push of the finished interview."""
         self.records: tuple[InterviewRecord, FeedbackRecord] | None = None
+        self.finalize_s: float | None = None
+        """From the start of the finalization until the transcript was saved or kept."""
 
     # ------------------------------------------------------------ helpers
 
@@ -190,6 +201,14 @@ class InterviewPersistence:
         """Build the rows once, commit them locally, push them; then, if an assessor is
         given, add the model's assessment and push the feedback again (a new revision).
         Returns the rows as last saved (a second call returns the first call's)."""
+        ident = self.rt.identity
+        with span("finalize", interview_attributes(ident.room_name, self.interview_id)):
+            return await self._finalize(assessor, assess_budget_s)
+
+    async def _finalize(
+        self, assessor: Assessor | None, assess_budget_s: float
+    ) -> tuple[InterviewRecord, FeedbackRecord]:
+        began = time.monotonic()
         async with self._lock:
             if self.records is not None and self._finalized:
                 return self.records
@@ -211,20 +230,54 @@ class InterviewPersistence:
             extra={"ended_by": interview.ended_by, "interview_id": interview.id},
         )
         await self._push(interview, feedback, local)
+        self.finalize_s = time.monotonic() - began
+        metrics.interview_ended(interview.ended_by, finalize_s=self.finalize_s)
         if assessor is None or feedback.feedback_data.get("status") == "failed":
+            _observe_cost(interview)
             return interview, feedback
-        try:
-            assessed = await asyncio.wait_for(assessor.assess(self.rt, feedback), assess_budget_s)
-        except TimeoutError:
-            assessed = assessor.partial(feedback, "assessment timed out")
-        except Exception as e:  # the interview is saved; the assessment is optional
-            logger.error("assessment failed: %s", _where(e))
-            assessed = assessor.partial(feedback, f"assessment failed: {type(e).__name__}")
-        interview = dataclasses.replace(interview, revision=self._revision())
+        assessed = await self._assess(assessor, feedback, assess_budget_s)
+        for used in assessor.usage:
+            metrics.llm_tokens(
+                str(used["model"]),
+                input_tokens=used["input_tokens"],
+                output_tokens=used["output_tokens"],
+                purpose="assessment",
+            )
+        interview = dataclasses.replace(
+            interview,
+            revision=self._revision(),
+            metadata=self._with_assessment_cost(interview.metadata, assessor),
+        )
         self.records = (interview, assessed)
         local = await self._commit_locally(interview, assessed)
         await self._push(interview, assessed, local)
+        _observe_cost(interview)
         return interview, assessed
+
+    async def _assess(
+        self, assessor: Assessor, feedback: FeedbackRecord, budget_s: float
+    ) -> FeedbackRecord:
+        with span("assessment", {**self._attributes(), "assessment.model": assessor.model}):
+            try:
+                return await asyncio.wait_for(assessor.assess(self.rt, feedback), budget_s)
+            except TimeoutError:
+                return assessor.partial(feedback, "assessment timed out")
+            except Exception as e:  # the interview is saved; the assessment is optional
+                logger.error("assessment failed: %s", _where(e))
+                return assessor.partial(feedback, f"assessment failed: {type(e).__name__}")
+
+    def _with_assessment_cost(self, metadata: dict[str, Any], assessor: Assessor) -> dict[str, Any]:
+        """The row's cost estimate with what the assessment used added (the row as it
+        was if that cannot be computed)."""
+        try:
+            facts = dataclasses.replace(self._facts(), assessment_usage=list(assessor.usage))
+            return {**metadata, "cost": cost_of(self.rt, facts)}
+        except Exception as e:
+            logger.error("cost estimate failed: %s", _where(e))
+            return metadata
+
+    def _attributes(self) -> dict[str, str]:
+        return interview_attributes(self.rt.identity.room_name, self.interview_id)
 
     async def _commit_locally(self, interview: InterviewRecord, feedback: FeedbackRecord) -> bool:
         if not self._outbox_ok:
@@ -239,9 +292,12 @@ class InterviewPersistence:
     async def _push(
         self, interview: InterviewRecord, feedback: FeedbackRecord, local: bool
     ) -> None:
-        result = await (
-            self._flush(interview.id) if local else self._save_direct(interview, feedback)
-        )
+        about = {**self._attributes(), "store": self.store.name, "revision": interview.revision}
+        with span("push", about) as current:
+            result = await (
+                self._flush(interview.id) if local else self._save_direct(interview, feedback)
+            )
+            current.set_attribute("saved", result is not None)
         if result is None:
             return
         self.saved = result

@@ -20,7 +20,7 @@ from interview.record import REQUESTS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("agent", "stages", "interview", "feedback", "prompts", "persistence", "bench",
-            "contracts")  # fmt: skip
+            "contracts", "observability")  # fmt: skip
 
 
 def _modules(package: str) -> list[Path]:
@@ -73,6 +73,17 @@ FORBIDDEN: dict[str, set[str]] = {
     "persistence": {"livekit", "agent", "interview"},
     "agent": {"sqlite3", "postgrest"},
     "contracts": {"livekit", "agent", "interview", "persistence", "stages", "supabase", "sqlite3"},
+    # metrics and spans: no LiveKit (agent/telemetry.py adapts it), no storage, no content
+    "observability": {
+        "livekit",
+        "agent",
+        "interview",
+        "persistence",
+        "stages",
+        "feedback",
+        "supabase",
+        "sqlite3",
+    },
 }
 
 

@@ -9,6 +9,9 @@ import uuid
 
 from livekit import api
 
+from ..otlp_collector import OtlpCollector
+from ..services import free_port
+from ..test_operating import scrape, value
 from .harness import OPENAI_KEY, ROOM_TESTS, Candidate, dispatch, speech, token
 
 pytestmark = ROOM_TESTS
@@ -38,7 +41,14 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
     livekit_server, supabase_stack, make_rig, tmp_path
 ):
     rig = await make_rig(LINES)
-    worker = rig.worker(livekit_server)
+    collector = await OtlpCollector().__aenter__()
+    metrics_port = free_port()
+    worker = rig.worker(
+        livekit_server,
+        METRICS_PORT=str(metrics_port),
+        METRICS_DIR=str(tmp_path / "metrics"),
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
+    )
     await worker.wait_for("registered worker")
     room = f"api-{uuid.uuid4().hex[:8]}"
     await dispatch(livekit_server, room, rig.agent_name,
@@ -76,6 +86,45 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
     assert rig.openai.requests and all(
         h == f"Bearer {OPENAI_KEY}" for h in rig.openai.auth_headers
     )  # the user's own key, opened from their row
+    try:
+        await measured_and_traced(metrics_port, collector, interview_id, room, row)
+    finally:
+        await collector.__aexit__(None, None, None)
+
+
+async def measured_and_traced(
+    port: int, collector: OtlpCollector, interview_id: str, room: str, row: dict
+) -> None:
+    """The worker's /metrics counted the voice interview its job process ran, and the
+    job's spans reached the collector with the room and interview id."""
+    deadline = time.monotonic() + 15
+    while value(samples := await asyncio.to_thread(scrape, port), "interview_ended_total") != 1:
+        assert time.monotonic() < deadline, "the interview was not counted"
+        await asyncio.sleep(0.3)
+    assert value(samples, "interview_ended_total", ended_by="candidate_left") == 1
+    assert value(samples, "interview_started_total", mode="dispatch") == 1
+    assert value(samples, "interview_running") == 0
+    assert value(samples, "interview_reply_latency_seconds_count") >= 2
+    assert value(samples, "interview_stt_audio_seconds_total", model="nova-3") > 1
+    assert value(samples, "interview_tts_characters_total") > 20
+    usage = row["metadata"]["usage"]
+    assert value(samples, "interview_llm_tokens_total", direction="input",
+                 purpose="interview") == usage["llm_input_tokens"] > 0  # fmt: skip
+    assert value(samples, "lk_agents_worker_load") is not None  # LiveKit's own
+    while not collector.named("interview.finalize"):
+        assert time.monotonic() < deadline + 10, "no spans"
+        await asyncio.sleep(0.3)
+    (keys,) = collector.named("interview.key_load")
+    assert keys["attributes"] == {
+        "interview.id": interview_id, "interview.room": room, "keys.source": "byok"
+    }  # fmt: skip
+    for name in ("interview.session_start", "interview.finalize", "interview.push"):
+        spans = collector.named(name)
+        assert spans and all(s["attributes"]["interview.id"] == interview_id for s in spans)
+    livekit = {s["name"] for s in collector.spans if not s["name"].startswith("interview.")}
+    assert livekit, "LiveKit's own spans"
+    said = json.dumps(collector.spans)
+    assert all(line not in said for line in LINES) and OPENAI_KEY not in said
 
 
 async def test_dispatched_by_the_candidates_token_with_context_from_room_and_attributes(
