@@ -2,7 +2,10 @@
 # Sizing (docs/PERFORMANCE.md, section 4): give a container 2 CPUs and 3 GiB for 12
 # concurrent interviews; the worker takes 6 interviews per CPU of its limit
 # (WORKER_MAX_INTERVIEWS overrides it) and reports itself full to LiveKit at that count.
-# deploy/kubernetes.yaml runs it with those requests.
+# deploy/kubernetes/ runs it on Kubernetes with those requests (a StatefulSet: each worker
+# keeps its outbox volume) and deploy/docker-compose.yml next to a LiveKit server.
+# Ports: 8081 the worker's health endpoint (HEALTH_PORT, GET /), 9100 Prometheus metrics
+# when METRICS_PORT is set.
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,6 +28,7 @@ COPY persistence ./persistence
 COPY feedback ./feedback
 COPY interview ./interview
 COPY contracts ./contracts
+COPY observability ./observability
 RUN pip install -c constraints.txt . \
     && mkdir -p /app/data && chown interviewer:interviewer /app/data
 
@@ -33,6 +37,10 @@ USER interviewer
 RUN python -m agent download-files
 
 ENV INTERVIEW_DB_PATH=/app/data/interviews.db
-EXPOSE 8081
+EXPOSE 8081 9100
+# the image has no curl: Python asks the worker's health endpoint, which answers 200 once
+# the worker runs and 503 when it lost LiveKit or its inference process
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('HEALTH_PORT', '8081') + '/', timeout=4)"]
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "agent", "start"]

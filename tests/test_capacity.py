@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,6 @@ from agent.audio import INLINE, load_vad
 from agent.capacity import INTERVIEWS_PER_CORE, InterviewLoad, max_interviews
 from agent.config import Settings
 from agent.worker import PRELOAD_MODULES, build_server
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_limit_is_the_measured_figure_for_the_cores_unless_set() -> None:
@@ -74,26 +71,3 @@ def test_the_vad_is_livekits_native_one_unless_the_plugin_is_asked_for() -> None
     native = load_vad(Settings(_env_file=None).vad_engine)
     assert isinstance(native, inference.VAD) and native.min_silence_duration == 0.55
     assert isinstance(load_vad("silero"), silero.VAD)
-
-
-def test_the_deployment_is_sized_from_the_measured_figures() -> None:
-    """deploy/kubernetes.yaml: the CPU limit gives the measured 12 interviews, the memory
-    holds the worker and every slot (plus LiveKit's warm idle processes), and a pod is
-    given the drain time its interviews may need."""
-    import yaml
-
-    from agent.capacity import INTERVIEW_MB, WORKER_BASE_MB
-    from agent.worker import DRAIN_TIMEOUT_S
-
-    manifest = yaml.safe_load((ROOT / "deploy" / "kubernetes.yaml").read_text())
-    pod = manifest["spec"]["template"]["spec"]
-    (worker,) = pod["containers"]
-    limits, requests = worker["resources"]["limits"], worker["resources"]["requests"]
-    assert limits == requests  # a guaranteed pod: the measured CPU is there when needed
-    cores = float(limits["cpu"])
-    slots = max_interviews(None, cores=cores)
-    assert slots == 12
-    memory_mb = float(limits["memory"].removesuffix("Gi")) * 1024
-    idle = int(cores + 0.999)  # LiveKit keeps one warm idle process per CPU
-    assert memory_mb >= WORKER_BASE_MB + (slots + idle) * INTERVIEW_MB * 1.2
-    assert pod["terminationGracePeriodSeconds"] > DRAIN_TIMEOUT_S
