@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from lemminflect import getInflection, getLemma
+
 FILLERS: tuple[str, ...] = (
     "um", "uh", "uhm", "erm", "er", "ah", "hmm", "you know", "i mean", "sort of",
     "kind of", "basically", "literally",
@@ -50,16 +52,15 @@ STAR_CUES: dict[str, tuple[str, ...]] = {
         "was promoted", "thanks to that", "fewer", "faster",
     ),
 }  # fmt: skip
-_IRREGULAR_ACTIONS = (
-    "built", "led", "made", "ran", "wrote", "set", "took", "spoke", "met", "found", "gave",
-    "drove", "brought", "got", "put", "sent", "told", "chose", "did", "began", "cut", "kept",
-    "went", "held", "taught", "sought", "won", "paid", "rebuilt", "split", "caught", "dealt",
-    "stood", "rewrote", "shut", "spent", "sat", "thought", "knew", "came", "wrote",
+_NOT_ACTIONS = frozenset(
+    {"be", "have", "want", "like", "love", "need", "hope", "feel", "think", "know", "wish",
+     "seem", "believe", "guess", "suppose", "use", "enjoy", "prefer", "mean", "remember",
+     "realize", "realise", "forget", "hate", "do"}
 )  # fmt: skip
-_NOT_ACTIONS = ("i wanted", "i liked", "i loved", "i needed", "i used to", "i hoped", "i felt")
-_FIRST_PERSON_ACTION = re.compile(
-    r"(?<![\w'])i (?:then |also |quickly |personally |immediately |first |finally )?"
-    r"(?:\w+ed|" + "|".join(_IRREGULAR_ACTIONS) + r")(?![\w'])"
+"""Verbs that say what the candidate was, had, wished or felt, not what they did."""
+_FIRST_PERSON = re.compile(
+    r"(?<![\w'])i (?:(?:\w+ly|then|also|first|finally|just|soon|later|again|once) )?"
+    r"([a-z]+)(?![\w'])"
 )
 STORY_WORDS = 25
 """An answer shorter than this with fewer than two story parts is not a story."""
@@ -147,9 +148,29 @@ def star_components(text: str) -> dict[str, bool]:
     return dict(_star_components(text))
 
 
+@lru_cache(maxsize=8192)
+def _past_action(word: str) -> bool:
+    """Whether ``word`` is the past tense of a verb of doing ("cut", "rolled", "led",
+    "dockerized"), by English inflection tables (lemminflect) and their rules for words
+    they do not list."""
+    lemmas = getLemma(word, upos="VERB")
+    return any(
+        lemma not in _NOT_ACTIONS and word in getInflection(lemma, tag="VBD") for lemma in lemmas
+    )
+
+
+def without_fillers(text: str) -> str:
+    """The words of ``text``, lower-cased, with the filler words taken out ("I, uh, cut
+    scope" → "i cut scope")."""
+    low = " ".join(words(text))
+    for pattern in _FILLER_PATTERNS.values():
+        low = pattern.sub(" ", low)
+    return " ".join(low.split())
+
+
 @lru_cache(maxsize=4096)
 def _star_components(text: str) -> tuple[tuple[str, bool], ...]:
-    low = " ".join(words(text))
+    low = without_fillers(text)
     parts = {
         part: any(
             (cue in text) if cue == "%" else bool(_CUE_PATTERNS[cue].search(low)) for cue in cues
@@ -157,9 +178,9 @@ def _star_components(text: str) -> tuple[tuple[str, bool], ...]:
         for part, cues in STAR_CUES.items()
     }
     # what the candidate did: any first-person verb in the past ("I rolled back", "I
-    # wrote"), other than wishes and feelings ("I wanted", "I felt")
-    acted = [m.group(0) for m in _FIRST_PERSON_ACTION.finditer(low)]
-    parts["action"] = parts["action"] or any(not a.startswith(_NOT_ACTIONS) for a in acted)
+    # dockerized"), other than being, having, wishes and feelings ("I wanted", "I felt")
+    acted = any(_past_action(m.group(1)) for m in _FIRST_PERSON.finditer(low))
+    parts["action"] = parts["action"] or acted
     return tuple(parts.items())
 
 

@@ -1,6 +1,6 @@
 """The feedback report for a person: Markdown, or one self-contained HTML page.
 
-The HTML page has no external resources (inline CSS and an inline SVG score chart), so
+The HTML page has no external resources (inline CSS, score bars drawn in HTML), so
 it can be saved, mailed or opened offline. Every value is escaped.
 """
 
@@ -183,24 +183,18 @@ def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
 
 
 def _chart(scores: dict[str, float | None]) -> str:
-    width, bar_h, gap, left = 420, 22, 12, 120
+    """Score bars as HTML (they wrap rather than clip at any width)."""
     rows = []
-    for i, key in enumerate(SCORE_KEYS):
-        y = i * (bar_h + gap)
+    for key in SCORE_KEYS:
         value = scores.get(key)
-        w = 0 if value is None else (width - left - 50) * value / 10
         label = "not scored" if value is None else f"{value:g}"
+        width = 0 if value is None else 10 * value
         rows.append(
-            f'<text x="0" y="{y + 16}" class="lbl">{escape(key)}</text>'
-            f'<rect x="{left}" y="{y}" width="{width - left - 50}" height="{bar_h}" class="track"/>'
-            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" class="bar"/>'
-            f'<text x="{width - 44}" y="{y + 16}" class="val">{escape(label)}</text>'
+            f'<div class="score"><span>{escape(key)}</span>'
+            f'<span class="track"><span class="bar" style="width:{width:.0f}%"></span></span>'
+            f'<span class="val">{escape(label)}</span></div>'
         )
-    height = len(SCORE_KEYS) * (bar_h + gap)
-    return (
-        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        f'aria-label="scores out of 10">{"".join(rows)}</svg>'
-    )
+    return f'<div class="chart" role="img" aria-label="scores out of 10">{"".join(rows)}</div>'
 
 
 _CSS = """
@@ -212,12 +206,22 @@ section{background:#fff;border-radius:10px;padding:20px 24px;margin:0 0 18px;
   box-shadow:0 1px 3px #0001}
 h2{font-size:18px;margin:0 0 12px}
 .note{background:#fff7e0;border-left:4px solid #e0a800;padding:10px 14px}
-.overall{font-size:40px;font-weight:700}.lbl,.val{font-size:14px;fill:#1d2330}
-.track{fill:#e9ecf2}.bar{fill:#3b6fd8}ul{margin:0;padding-left:20px}li{margin:0 0 10px}
+.overall{font-size:40px;font-weight:700}
+ul{margin:0;padding-left:20px}li{margin:0 0 10px}
 q{color:#2c4a8a}.try{color:#5b6475}table{border-collapse:collapse;width:100%;font-size:14px}
 th,td{text-align:left;border-bottom:1px solid #e6e8ee;padding:8px 6px;vertical-align:top}
 th{color:#5b6475;font-weight:600}
 .grid{display:grid;grid-template-columns:180px 1fr;gap:24px;align-items:center}
+.chart{display:grid;grid-template-columns:auto 1fr auto;gap:10px;align-items:center;
+  font-size:14px}.score{display:contents}
+.track{display:block;height:20px;background:#e9ecf2;border-radius:3px;overflow:hidden}
+.bar{display:block;height:100%;background:#3b6fd8}.val{white-space:nowrap}
+td{overflow-wrap:break-word}.stage{white-space:nowrap}
+@media (max-width:640px){main{padding:20px 12px}section{padding:16px}
+  .grid{grid-template-columns:1fr;gap:12px}h1{font-size:22px}
+  table,tbody,tr,td{display:block}thead{display:none}
+  tr{border-bottom:1px solid #e6e8ee;padding:8px 0}td{border:0;padding:3px 0}
+  td::before{content:attr(data-label) ": ";color:#5b6475;font-weight:600}}
 """
 
 
@@ -245,10 +249,13 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
         return f'<div class="try">{lines}</div>' if lines else ""
 
     rows = "".join(
-        f"<tr><td>{e(_stage_cell(a))}</td><td>{e(a['question'] or '')}</td>"
-        f"<td>{e(a['answer_excerpt'])}{coaching(a)}</td><td>{_fmt(a['score'])}</td>"
-        f"<td>{e(', '.join(a['keywords_mentioned']) or '—')}</td>"
-        f"<td>{e(', '.join(a['missing_keywords']) or '—')}</td></tr>"
+        f'<tr><td data-label="Stage" class="stage">{e(_stage_cell(a))}</td>'
+        f'<td data-label="Question">{e(a["question"] or "")}</td>'
+        f'<td data-label="Your answer">{e(a["answer_excerpt"])}{coaching(a)}</td>'
+        f'<td data-label="Score">{_fmt(a["score"])}</td>'
+        f'<td data-label="Topics you touched">{e(", ".join(a["keywords_mentioned"]) or "—")}</td>'
+        f'<td data-label="Topics a strong answer often adds">'
+        f"{e(', '.join(a['missing_keywords']) or '—')}</td></tr>"
         for a in fb["answers"]
     )
     gap = _gap_note(fb)
@@ -287,9 +294,10 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
 <li>Filler words: {fillers} ({_fmt(sp["fillers_per_100_words"])} per 100 words)</li>
 <li>Average answer: {_fmt(sp["avg_answer_seconds"], " s")}; longest pause before answering:
 {_fmt(sp["longest_pause_s"], " s")}</li></ul></section>
-<section><h2>Answers</h2><table><thead><tr><th>Stage</th><th>Question</th><th>Your answer</th>
-<th>Score</th><th>Topics you touched</th><th>Topics a strong answer often adds</th></tr></thead>
-<tbody>{rows}</tbody></table>{gap_html}</section>
+<section><h2>Answers</h2><div class="scroll"><table><thead><tr><th>Stage</th><th>Question</th>
+<th>Your answer</th><th>Score</th><th>Topics you touched</th>
+<th>Topics a strong answer often adds</th></tr></thead>
+<tbody>{rows}</tbody></table></div>{gap_html}</section>
 <section><h2>Plan</h2><ul>{plan_items}</ul></section>
 {cost_html}
 </main></body></html>

@@ -7,6 +7,7 @@ keyword coverage, STAR parts, speech metrics) and leaves every score ``null`` wi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -70,14 +71,53 @@ def _similar(asked: str, planned: str) -> bool:
     return bool(p) and len(a & p) / len(p) >= 0.5
 
 
+ACKNOWLEDGEMENT = re.compile(
+    r"^(?:thank(?:s| you)|ok(?:ay)?|got it|great|good|sure|all right|alright|right|i see|"
+    r"understood|of course|perfect|nice|excellent|interesting|fair enough|no problem|"
+    r"that'?s|that is|let'?s move on|moving on|appreciate)\b",
+    re.IGNORECASE,
+)
+_SENTENCE = re.compile(r"[^.!?]+[.!?]+[\s]*|[^.!?]+$")
+THANKS = re.compile(r"^(?:thank(?:s| you)|appreciate)\b", re.IGNORECASE)
+ACKNOWLEDGEMENT_WORDS = (5, 10)
+"""A leading sentence that opens like an acknowledgement is one when it has at most
+this many words (the second: one that thanks): "I see." is, "I see Kafka on your
+resume." is not."""
+
+
+def asked(text: str) -> str:
+    """What an interviewer turn asked, without the acknowledgement before it ("Thank
+    you. Okay, got it. Could you tell me..." → "Could you tell me..."): leading sentences
+    that are not questions and open like an acknowledgement are dropped, as long as
+    something is left."""
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text.strip())]
+    while len(sentences) > 1:
+        first = sentences[0].strip()
+        limit = ACKNOWLEDGEMENT_WORDS[1] if THANKS.match(first) else ACKNOWLEDGEMENT_WORDS[0]
+        if first.endswith("?") or len(words(first)) > limit or not ACKNOWLEDGEMENT.match(first):
+            break
+        sentences.pop(0)
+    return "".join(sentences).strip() or text
+
+
+def _follow_up(m: Message, last: Message | None) -> bool:
+    """An interviewer turn that asked something more about the answer (it uses no
+    question slot): a question of some length that is not the last one said again."""
+    said = asked(m.text)
+    if "?" not in said or len(words(said)) < 5:
+        return False
+    return last is None or asked(last.text) not in said
+
+
 def answer_pairs(messages: Sequence[Message]) -> list[tuple[Message | None, Message]]:
-    """Each answer with the question it answers. Requests ("could you repeat that?") are
-    not answers, and a repeat or "take your time" does not replace the question."""
+    """Each answer with the question it answers: the last question asked, a follow-up
+    included. Requests ("could you repeat that?") are not answers, and a repeat or "take
+    your time" does not replace the question."""
     pairs: list[tuple[Message | None, Message]] = []
     last_question: Message | None = None
     for m in messages:
         if m.role == "agent":
-            if m.question:
+            if m.question or _follow_up(m, last_question):
                 last_question = m
         elif not m.request:
             pairs.append((last_question, m))
@@ -153,7 +193,7 @@ def _answer(
     n_words = len(words(cand.text))
     return {
         "stage": stage.id,
-        "question": agent_msg.text if agent_msg else None,
+        "question": asked(agent_msg.text) if agent_msg else None,
         "question_id": question.id if question else None,
         "answer_excerpt": _excerpt(cand.text),
         "score": None,

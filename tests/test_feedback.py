@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.config import Settings
 from agent.providers import ProviderKeys, openai_client
@@ -20,10 +22,12 @@ from feedback.metrics import (
     star_components,
     words_per_minute,
 )
+from feedback.report import answer_pairs, asked
 from feedback.schema import FeedbackData
 from interview.assessor import Assessor
 from interview.rows import SessionFacts, build_records
 from stages.metadata import parse_metadata
+from stages.transcript import Message
 
 from .fake_openai import FakeOpenAI
 
@@ -72,10 +76,81 @@ def test_keyword_coverage_with_loose_stems_and_phrases():
          {"situation": False, "task": False, "action": True, "result": False}),
         ("We were late. The goal was to ship by Friday.",
          {"situation": True, "task": True, "action": False, "result": False}),
+        # fillers between "I" and the verb; verbs no hand list would hold
+        ("I, uh, cut scope to the two features customers asked for most.",
+         {"situation": False, "task": False, "action": True, "result": False}),
+        ("I um, you know, dockerized the build and I personally benchmarked it.",
+         {"situation": False, "task": False, "action": True, "result": False}),
+        # being, having, wishing and feeling are not actions
+        ("I was on call, I had a pager and I wanted to help. I felt tired.",
+         {"situation": False, "task": False, "action": False, "result": False}),
     ],
 )  # fmt: skip
 def test_star_tagging(answer, expected):
     assert star_components(answer) == expected
+
+
+STORIES = [
+    "When I was at my previous company we had a flaky deploy. My task was to fix it. "
+    "I decided to add canary releases, and as a result incidents dropped 40%.",
+    "At my last job I led the migration to Postgres and I rewrote the billing jobs.",
+    "I negotiated a discount with the vendor; in the end we saved money.",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(STORIES), st.data())
+def test_fillers_anywhere_never_change_the_story_parts(story, data):
+    """What counts is what the candidate said, however many "um"s they said it with."""
+    said = story.split(" ")
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(said)))
+        filler = data.draw(st.sampled_from(["um", "uh,", "you know,", "I mean,", "erm", "uh"]))
+        said.insert(at, filler)
+    assert star_components(" ".join(said)) == star_components(story)
+
+
+@pytest.mark.parametrize(
+    ("turn", "shown"),
+    [
+        ("Thank you. Could you walk me through your background?",
+         "Could you walk me through your background?"),
+        ("Okay, got it. To start, could you tell me a little about yourself?",
+         "To start, could you tell me a little about yourself?"),
+        ("Thanks, that's helpful. Describe a situation where you had to balance debt and features.",
+         "Describe a situation where you had to balance debt and features."),
+        # context that belongs to the question stays
+        ("I see. I see Kafka on your resume. Could you tell me about a project with it?",
+         "I see Kafka on your resume. Could you tell me about a project with it?"),
+        ("Imagine a customer calls, angry about a late delivery. What would you do?",
+         "Imagine a customer calls, angry about a late delivery. What would you do?"),
+        ("Great.", "Great."),
+    ],
+)  # fmt: skip
+def test_the_question_is_shown_without_the_acknowledgement(turn, shown):
+    assert asked(turn) == shown
+
+
+def test_an_answer_to_a_follow_up_is_paired_with_the_follow_up():
+    def msg(role, text, question=True, request=False):
+        return Message(role=role, text=text, stage="experience", started_at=0, ended_at=0,
+                       question=question, request=request)  # fmt: skip
+
+    planned = msg("agent", "Okay. How did you first get into Kafka?")
+    follow = msg("agent", "You mentioned Docker. What was the hardest part of it?", question=False)
+    again = msg("agent", "Of course. You mentioned Docker. What was the hardest part of it?",
+                question=False)  # fmt: skip
+    wait = msg("agent", "Of course, take your time.", question=False)
+    pairs = answer_pairs([
+        planned, msg("candidate", "Through a team project."),
+        follow, msg("candidate", "Could you repeat that?", request=True),
+        again, msg("candidate", "Give me a moment.", request=True),
+        wait, msg("candidate", "Networking between containers."),
+    ])  # fmt: skip
+    assert [(q.text if q else None, a.text) for q, a in pairs] == [
+        (planned.text, "Through a team project."),
+        (follow.text, "Networking between containers."),
+    ]
 
 
 def test_verbatim_check_ignores_case_space_and_quote_marks_only():

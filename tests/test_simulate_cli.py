@@ -195,7 +195,7 @@ def test_report_renders_markdown_and_self_contained_html(tmp_path):
                            "--output", str(out)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)  # fmt: skip
     assert html.returncode == 0, html.stderr
     page = out.read_text()
-    assert page.startswith("<!doctype html>") and "<svg" in page and "<table>" in page
+    assert page.startswith("<!doctype html>") and 'class="chart"' in page and "<table>" in page
     assert "<script" not in page and "http://" not in page and "https://" not in page
     assert page.count("<tr>") == 1 + len(json.loads(
         subprocess.run([sys.executable, "-m", "agent", "simulate", "--offline", "--json", "--room", "room-report",
