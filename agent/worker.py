@@ -21,7 +21,7 @@ from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 from livekit.protocol.models import ParticipantInfo
 
 from interview.rows import worker_version
-from interview.saving import ASSESS_BUDGET_S
+from interview.saving import ASSESS_BUDGET_S, PROGRESS_BUDGET_S
 from observability import metrics, tracing
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
@@ -369,7 +369,9 @@ async def run_interview(
     await interview.driver.ended.wait()
     assessor = assessor_for(settings, keys)
     try:
-        await asyncio.wait_for(interview.finish(assessor), FINALIZE_TIMEOUT_S + ASSESS_BUDGET_S)
+        await asyncio.wait_for(
+            interview.finish(assessor), FINALIZE_TIMEOUT_S + ASSESS_BUDGET_S + PROGRESS_BUDGET_S
+        )
     except Exception:
         logger.exception("finalize failed")
     ctx.shutdown(reason=f"interview ended: {rt.ended_by}")

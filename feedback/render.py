@@ -130,6 +130,77 @@ def cost_lines(interview: dict[str, Any]) -> tuple[str, list[str]] | None:
     return head, lines
 
 
+def _num(v: float | None) -> str:
+    return "—" if v is None else f"{v:g}"
+
+
+def _verdict(c: dict[str, Any]) -> str:
+    if c.get("change") is None:
+        return "—"
+    change = f"{c['change']:+g}"
+    if c.get("better") is None:
+        return change if c["change"] else "same"
+    return f"{change} ({'better' if c['better'] else 'worse'})"
+
+
+def progress_lines(fb: dict[str, Any]) -> tuple[str, list[tuple[str, str, str, str]]] | None:
+    """This interview next to the earlier ones: a headline and rows of (figure, earlier,
+    now, change); ``None`` when the feedback has no progress."""
+    pg = fb.get("progress")
+    if not isinstance(pg, dict):
+        return None
+    if pg.get("first"):
+        return "This is your first practice interview: the next ones will be compared with it.", []
+    cw = pg.get("compared_with") or {}
+    n = cw.get("interviews", 0)
+    earlier = "your earlier interview" if n == 1 else f"your {n} earlier interviews"
+    whom = f" for {cw['job_role']}" if cw.get("same_role") and cw.get("job_role") else ""
+    head = f"Compared with {earlier}{whom}" + (":" if n == 1 else " (their average):")
+    rows = [
+        (c["label"], _num(c.get("before")), _num(c.get("now")), _verdict(c))
+        for c in (pg.get("figures") or {}).values()
+        if c.get("now") is not None or c.get("before") is not None
+    ]
+    return head, rows
+
+
+def _spark(history: list[dict[str, Any]], key: str) -> str:
+    """A small line of one figure over the interviews (oldest first), no text in it."""
+    points = [(i, h[key]) for i, h in enumerate(history) if isinstance(h.get(key), int | float)]
+    if len(points) < 2:
+        return ""
+    lo, hi = min(v for _, v in points), max(v for _, v in points)
+    span, last = (hi - lo) or 1.0, max(len(history) - 1, 1)
+    coords = " ".join(f"{100 * i / last:.1f},{22 - 20 * (v - lo) / span:.1f}" for i, v in points)
+    return (
+        '<svg class="spark" viewBox="0 0 100 24" preserveAspectRatio="none" aria-hidden="true">'
+        f'<polyline points="{coords}"/></svg>'
+    )
+
+
+def _progress_html(fb: dict[str, Any]) -> str:
+    lines = progress_lines(fb)
+    if lines is None:
+        return ""
+    head, rows = lines
+    if not rows:
+        return f"<section><h2>Progress</h2><p>{escape(head)}</p></section>"
+    history = fb["progress"].get("history") or []
+    keys = [k for k, c in fb["progress"]["figures"].items()
+            if c.get("now") is not None or c.get("before") is not None]  # fmt: skip
+    body = "".join(
+        f'<tr><td data-label="Figure">{escape(label)}</td><td data-label="Earlier">{before}</td>'
+        f'<td data-label="Now">{now}</td><td data-label="Change">{escape(change)}</td>'
+        f'<td data-label="Over time">{_spark(history, key)}</td></tr>'
+        for key, (label, before, now, change) in zip(keys, rows, strict=True)
+    )
+    return (
+        f'<section><h2>Progress</h2><p>{escape(head)}</p><div class="scroll"><table><thead>'
+        "<tr><th>Figure</th><th>Earlier</th><th>Now</th><th>Change</th><th>Over time</th></tr>"
+        f"</thead><tbody>{body}</tbody></table></div></section>"
+    )
+
+
 def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     title, sub = _headline(interview, fb)
     out = [f"# {title}", "", sub, ""]
@@ -177,6 +248,11 @@ def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
                        ("Practice", "practice_suggestions")):  # fmt: skip
         for item in plan[key]:
             out.append(f"- {label}: {item}")
+    if progress := progress_lines(fb):
+        out += ["", "## Progress", "", progress[0]]
+        if progress[1]:
+            out += ["", "| figure | earlier | now | change |", "|---|---|---|---|"]
+            out += [f"| {' | '.join(row)} |" for row in progress[1]]
     if cost := cost_lines(interview):
         out += ["", "## Cost (estimate)", "", cost[0], "", *(f"- {line}" for line in cost[1])]
     return "\n".join(out).strip() + "\n"
@@ -217,6 +293,8 @@ th{color:#5b6475;font-weight:600}
 .track{display:block;height:20px;background:#e9ecf2;border-radius:3px;overflow:hidden}
 .bar{display:block;height:100%;background:#3b6fd8}.val{white-space:nowrap}
 td{overflow-wrap:break-word}.stage{white-space:nowrap}
+.spark{width:110px;height:26px;display:block}
+.spark polyline{fill:none;stroke:#3b6fd8;stroke-width:2;vector-effect:non-scaling-stroke}
 @media (max-width:640px){main{padding:20px 12px}section{padding:16px}
   .grid{grid-template-columns:1fr;gap:12px}h1{font-size:22px}
   table,tbody,tr,td{display:block}thead{display:none}
@@ -299,7 +377,7 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
 <th>Topics a strong answer often adds</th></tr></thead>
 <tbody>{rows}</tbody></table></div>{gap_html}</section>
 <section><h2>Plan</h2><ul>{plan_items}</ul></section>
-{cost_html}
+{_progress_html(fb)}{cost_html}
 </main></body></html>
 """
 

@@ -92,6 +92,53 @@ class GeneratedBy(_Strict):
     error: str | None = None
 
 
+class ProgressFigures(_Strict):
+    """One interview's figures (``null``: the interview does not have it)."""
+
+    fillers_per_100_words: float | None
+    words_per_minute: float | None
+    words_per_answer: float | None
+    point_coverage: float | None
+    """Expected points covered, in percent of those the answered questions had."""
+    complete_stories: float | None
+    overall_score: float | None
+
+
+class Comparison(_Strict):
+    label: str
+    now: float | None
+    before: float | None
+    """The mean over the interviews compared with."""
+    change: float | None
+    better: bool | None
+    """``null`` when the figure has a good range rather than a direction (pace, length),
+    or did not change, or cannot be compared."""
+
+
+class ComparedWith(_Strict):
+    interviews: int = Field(ge=0)
+    same_role: bool
+    """Compared with earlier interviews for the same role (else with all earlier ones)."""
+    job_role: str | None
+
+
+class HistoryPoint(ProgressFigures):
+    interview_id: str
+    date: str
+    job_role: str | None
+    this: bool = False
+
+
+class Progress(_Strict):
+    first: bool
+    """The user's first finished interview: nothing to compare with yet."""
+    compared_with: ComparedWith
+    now: ProgressFigures
+    figures: dict[str, Comparison]
+    history: list[HistoryPoint]
+    """Oldest first, this interview last (at most 10)."""
+
+
 class FeedbackData(_Strict):
     schema_version: Literal[1]
     status: Literal["complete", "partial", "failed"]
@@ -107,6 +154,9 @@ class FeedbackData(_Strict):
     job_description_terms: TermCoverage
     improvement_plan: ImprovementPlan
     generated_by: GeneratedBy
+    progress: Progress | None = None
+    """This interview next to the user's earlier ones (added once the transcript is saved;
+    absent if the earlier ones could not be read)."""
 
 
 # ---------------------------------------------------------------- the model's answer

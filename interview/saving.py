@@ -31,6 +31,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from feedback.progress import progress
 from observability import metrics
 from observability.tracing import interview_attributes, span
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveResult, StoreError
@@ -45,6 +46,8 @@ logger = logging.getLogger("interview.persist")
 PUSH_BUDGET_S = 5.0
 ASSESS_BUDGET_S = 45.0
 """How long the model's assessment may take after the interview is saved."""
+PROGRESS_BUDGET_S = 5.0
+"""How long reading the user's earlier interviews may take (after the transcript is saved)."""
 CHECKPOINT_DELAY_S = 1.0
 """Longest wait, after a candidate message, for the agent's reply before checkpointing."""
 LIVE_PUSH_EVERY_S = 0.0
@@ -232,27 +235,54 @@ class InterviewPersistence:
         await self._push(interview, feedback, local)
         self.finalize_s = time.monotonic() - began
         metrics.interview_ended(interview.ended_by, finalize_s=self.finalize_s)
-        if assessor is None or feedback.feedback_data.get("status") == "failed":
+        if feedback.feedback_data.get("status") == "failed":
             _observe_cost(interview)
             return interview, feedback
-        assessed = await self._assess(assessor, feedback, assess_budget_s)
-        for used in assessor.usage:
-            metrics.llm_tokens(
-                str(used["model"]),
-                input_tokens=used["input_tokens"],
-                output_tokens=used["output_tokens"],
-                purpose="assessment",
+        final = feedback
+        if assessor is not None:
+            final = await self._assess(assessor, feedback, assess_budget_s)
+            for used in assessor.usage:
+                metrics.llm_tokens(
+                    str(used["model"]),
+                    input_tokens=used["input_tokens"],
+                    output_tokens=used["output_tokens"],
+                    purpose="assessment",
+                )
+            interview = dataclasses.replace(
+                interview, metadata=self._with_assessment_cost(interview.metadata, assessor)
             )
-        interview = dataclasses.replace(
-            interview,
-            revision=self._revision(),
-            metadata=self._with_assessment_cost(interview.metadata, assessor),
-        )
-        self.records = (interview, assessed)
-        local = await self._commit_locally(interview, assessed)
-        await self._push(interview, assessed, local)
+        final = await self._with_progress(interview, final)
+        if final is not feedback:
+            interview = dataclasses.replace(interview, revision=self._revision())
+            self.records = (interview, final)
+            local = await self._commit_locally(interview, final)
+            await self._push(interview, final, local)
         _observe_cost(interview)
-        return interview, assessed
+        return interview, final
+
+    async def _with_progress(
+        self, interview: InterviewRecord, feedback: FeedbackRecord
+    ) -> FeedbackRecord:
+        """The feedback with this interview next to the user's earlier ones (as it was if
+        they cannot be read within ``PROGRESS_BUDGET_S``)."""
+        with span("progress", self._attributes()):
+            try:
+                earlier = await asyncio.wait_for(
+                    self.store.earlier_interviews(interview.user_id, besides=interview.id),
+                    PROGRESS_BUDGET_S,
+                )
+                data = dict(feedback.feedback_data)
+                data["progress"] = progress(
+                    data,
+                    interview_id=interview.id,
+                    date=interview.interview_date,
+                    job_role=interview.job_role,
+                    earlier=earlier,
+                )
+            except Exception as e:  # optional: the interview and its feedback are saved
+                logger.warning("progress across interviews left out: %s", _where(e))
+                return feedback
+        return FeedbackRecord(user_id=feedback.user_id, feedback_data=data)
 
     async def _assess(
         self, assessor: Assessor, feedback: FeedbackRecord, budget_s: float

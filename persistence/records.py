@@ -87,6 +87,18 @@ class SavedInterview:
     feedback: FeedbackRecord | None
 
 
+@dataclass(frozen=True, slots=True)
+class PastInterview:
+    """An earlier finished interview of the same user, as progress needs it."""
+
+    interview_id: str
+    interview_date: str
+    job_role: str | None
+    experience_level: str | None
+    ended_by: str | None
+    feedback_data: dict[str, Any] | None
+
+
 def derived_room_name(room_name: str, interview_id: str, *, max_chars: int = 255) -> str:
     """The unique room name an interview is saved under when its room's name is taken."""
     tail = f"~{interview_id[:8]}"

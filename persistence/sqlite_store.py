@@ -22,12 +22,13 @@ from .records import (
     FeedbackRecord,
     InterviewRecord,
     KeyRow,
+    PastInterview,
     SavedInterview,
     SaveResult,
     StoredQuestion,
     derived_room_name,
 )
-from .store import StoreConflict, StoreError
+from .store import EARLIER_LIMIT, StoreConflict, StoreError
 
 SCHEMA_VERSION = 2
 _JSON_COLUMNS = ("skipped_stages", "conversation", "total_messages", "metadata")
@@ -163,6 +164,11 @@ class SqliteStore:
         """The embedded store keeps no question table: the bundled bank is used."""
         return []
 
+    async def earlier_interviews(
+        self, user_id: str | None, *, besides: str, limit: int = EARLIER_LIMIT
+    ) -> list[PastInterview]:
+        return await self._run(self._earlier, user_id, besides, limit)
+
     async def load_key_row(self, user_id: str) -> KeyRow | None:
         """The embedded store holds no user keys (local mode reads them from the env)."""
         return None
@@ -233,6 +239,27 @@ class SqliteStore:
             conn.close()
         return SaveResult(interview_id=r.id, room_name=saved_room, applied=newer)
 
+    def _earlier(self, user_id: str | None, besides: str, limit: int) -> list[PastInterview]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT i.id, i.interview_date, i.job_role, i.experience_level, i.ended_by, "
+                "f.feedback_data FROM interviews i LEFT JOIN feedback f ON f.interview_id = i.id "
+                "WHERE i.user_id IS ? AND i.id != ? AND i.ended_by IS NOT NULL "
+                "ORDER BY i.interview_date DESC, i.created_at DESC LIMIT ?",
+                (user_id, besides, limit),
+            ).fetchall()
+        return [
+            PastInterview(
+                interview_id=r[0],
+                interview_date=str(r[1]),
+                job_role=r[2],
+                experience_level=r[3],
+                ended_by=r[4],
+                feedback_data=_json_object(r[5]),
+            )
+            for r in rows
+        ]
+
     def _read(self, where: str, params: tuple[Any, ...]) -> SavedInterview | None:
         with self._connect() as conn:
             conn.row_factory = sqlite3.Row
@@ -259,3 +286,13 @@ class SqliteStore:
             interview=InterviewRecord(id=row["id"], revision=row["revision"], **data),
             feedback=feedback,
         )
+
+
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

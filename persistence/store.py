@@ -8,6 +8,7 @@ from .records import (
     FeedbackRecord,
     InterviewRecord,
     KeyRow,
+    PastInterview,
     SavedInterview,
     SaveResult,
     StoredQuestion,
@@ -21,6 +22,10 @@ class StoreError(Exception):
 class StoreConflict(StoreError):
     """The store refuses the row for good (it belongs to another user): retrying cannot
     help."""
+
+
+EARLIER_LIMIT = 20
+"""How many earlier interviews progress looks at."""
 
 
 class InterviewStore(Protocol):
@@ -52,6 +57,14 @@ class InterviewStore(Protocol):
 
     async def questions_for_role(self, role_title: str) -> list[StoredQuestion]:
         """Questions the product's database holds for a role (may be empty)."""
+        ...
+
+    async def earlier_interviews(
+        self, user_id: str | None, *, besides: str, limit: int = EARLIER_LIMIT
+    ) -> list[PastInterview]:
+        """The user's finished interviews other than ``besides``, newest first (at most
+        ``limit``); ``user_id`` None: the interviews saved without a user (local
+        practice)."""
         ...
 
     async def load_key_row(self, user_id: str) -> KeyRow | None:

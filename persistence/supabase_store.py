@@ -23,11 +23,12 @@ from .records import (
     FeedbackRecord,
     InterviewRecord,
     KeyRow,
+    PastInterview,
     SavedInterview,
     SaveResult,
     StoredQuestion,
 )
-from .store import StoreConflict, StoreError
+from .store import EARLIER_LIMIT, StoreConflict, StoreError
 
 REQUEST_TIMEOUT_S = 10.0
 _COLUMNS = (
@@ -192,6 +193,38 @@ class SupabaseStore:
             sealed={c: r.get(c) for c in KEY_COLUMNS},
             updated_at=r.get("updated_at"),
         )
+
+    async def earlier_interviews(
+        self, user_id: str | None, *, besides: str, limit: int = EARLIER_LIMIT
+    ) -> list[PastInterview]:
+        db = await self._db()
+        q = (
+            db.table("interviews")
+            .select(
+                "id, interview_date, job_role, experience_level, ended_by, feedback(feedback_data)"
+            )
+            .neq("id", besides)
+            .not_.is_("ended_by", "null")
+        )
+        q = q.is_("user_id", "null") if user_id is None else q.eq("user_id", user_id)
+        try:
+            resp = await q.order("interview_date", desc=True).limit(limit).execute()
+        except (APIError, httpx.HTTPError, OSError) as e:
+            raise _error("read", e) from None
+        out = []
+        for row in resp.data or []:
+            fb = row.get("feedback")
+            fb = (fb[0] if fb else None) if isinstance(fb, list) else fb
+            data = fb.get("feedback_data") if isinstance(fb, dict) else None
+            out.append(
+                PastInterview(
+                    interview_id=str(row["id"]), interview_date=str(row["interview_date"]),
+                    job_role=row.get("job_role"), experience_level=row.get("experience_level"),
+                    ended_by=row.get("ended_by"),
+                    feedback_data=data if isinstance(data, dict) else None,
+                )
+            )  # fmt: skip
+        return out
 
     async def load_key_row(self, user_id: str) -> KeyRow | None:
         try:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from feedback import render
+from feedback.progress import progress
+from persistence import PastInterview
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -91,6 +93,13 @@ def scored(row: dict, fb: dict) -> tuple[dict, dict]:
               scores={"technical": 8, "communication": 6.5, "confidence": 7, "structure": 5})  # fmt: skip
     fb["answers"][0]["answer_excerpt"] += " https://example.com/" + "a-very-long-path" * 6
     fb["answers"][0]["missing_keywords"] = ["observability", "internationalization", "idempotency"]
+    earlier = [
+        PastInterview(f"id-{n}", f"2026-11-{n:02d}", row["job_role"], "senior", "completed",
+                      {**fb, "overall_score": n / 2, "speech": {"fillers_per_100_words": 9 - n}})
+        for n in range(12, 0, -1)
+    ]  # fmt: skip
+    fb["progress"] = progress(fb, interview_id=row["id"], date="2026-12-03",
+                              job_role=row["job_role"], earlier=earlier)  # fmt: skip
     return row, fb
 
 
@@ -99,6 +108,7 @@ def test_nothing_is_clipped_at_phone_and_desktop_widths(practice, width, tmp_pat
     row, fb = practice
     for name, (interview, feedback) in {"offline": (row, fb), "scored": scored(row, fb)}.items():
         page = render.html(interview, feedback)
+        assert "<h2>Progress</h2>" in page and "<h2>Cost (estimate)</h2>" in page
         assert problems(page, width, tmp_path) == [], f"{name} at {width}px"
 
 

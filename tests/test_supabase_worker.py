@@ -99,3 +99,50 @@ def test_simulate_saves_to_supabase_and_asks_database_questions(
         )
         == "1"
     )
+
+
+def test_progress_across_interviews_from_supabase_and_the_user_progress_view(
+    supabase_stack, tmp_path
+):
+    """The second interview of a user is compared with the first (read back through
+    PostgREST), and ``user_progress`` shows the same figures."""
+    user = supabase_stack.create_user(f"progress-{uuid.uuid4().hex[:6]}@example.com")
+    (tmp_path / "md.json").write_text(json.dumps({"user_id": user, "job_role": "Teacher"}))
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "DEEPGRAM", "LIVEKIT"))
+    }
+    env.update(
+        SUPABASE_URL=supabase_stack.url,
+        SUPABASE_SERVICE_ROLE_KEY=supabase_stack.service_key,
+        INTERVIEW_OUTBOX_PATH=str(tmp_path / "outbox.db"),
+    )
+    runs = []
+    for script in ("Ready.\nI, um, teach maths to year nine.\n",
+                   "Ready.\nI teach maths; I led the department's new assessment plan.\n"):  # fmt: skip
+        (tmp_path / "s.txt").write_text(script)
+        proc = subprocess.run(
+            [sys.executable, "-m", "agent", "simulate", "--script", str(tmp_path / "s.txt"),
+             "--metadata", str(tmp_path / "md.json"), "--json"],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        runs.append(json.loads(proc.stdout))
+    first, second = (r["feedback"]["progress"] for r in runs)
+    assert first["first"] is True
+    assert second["first"] is False and second["compared_with"]["same_role"] is True
+    assert [h["interview_id"] for h in second["history"]] == [runs[0]["id"], runs[1]["id"]]
+    fillers = second["figures"]["fillers_per_100_words"]
+    assert fillers["before"] > 0 and fillers["now"] == 0 and fillers["better"] is True
+    saved = json.loads(supabase_stack.psql(
+        f"select feedback_data -> 'progress' from feedback where interview_id = '{runs[1]['id']}'"
+    ))  # fmt: skip
+    assert saved == second
+    view = json.loads(supabase_stack.psql(
+        "select row_to_json(p) from user_progress p where user_id = '" + user + "'"
+    ))  # fmt: skip
+    assert view["interviews_taken"] == 2
+    assert float(view["latest_fillers_per_100_words"]) == 0
+    assert float(view["average_fillers_per_100_words"]) == pytest.approx(
+        fillers["before"] / 2, abs=0.01
+    )
+    assert float(view["latest_words_per_answer"]) == second["now"]["words_per_answer"]

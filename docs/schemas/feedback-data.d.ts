@@ -17,6 +17,7 @@ export interface FeedbackData {
   job_description_terms: TermCoverage;
   improvement_plan: ImprovementPlan;
   generated_by: GeneratedBy;
+  progress?: Progress | null;
 }
 /**
  * This interface was referenced by `FeedbackData`'s JSON-Schema
@@ -124,4 +125,67 @@ export interface GeneratedBy {
   model: string | null;
   fallback: boolean;
   error?: string | null;
+}
+/**
+ * This interface was referenced by `FeedbackData`'s JSON-Schema
+ * via the `definition` "Progress".
+ */
+export interface Progress {
+  first: boolean;
+  compared_with: ComparedWith;
+  now: ProgressFigures;
+  figures: {
+    [k: string]: Comparison;
+  };
+  history: HistoryPoint[];
+}
+/**
+ * This interface was referenced by `FeedbackData`'s JSON-Schema
+ * via the `definition` "ComparedWith".
+ */
+export interface ComparedWith {
+  interviews: number;
+  same_role: boolean;
+  job_role: string | null;
+}
+/**
+ * One interview's figures (``null``: the interview does not have it).
+ *
+ * This interface was referenced by `FeedbackData`'s JSON-Schema
+ * via the `definition` "ProgressFigures".
+ */
+export interface ProgressFigures {
+  fillers_per_100_words: number | null;
+  words_per_minute: number | null;
+  words_per_answer: number | null;
+  point_coverage: number | null;
+  complete_stories: number | null;
+  overall_score: number | null;
+}
+/**
+ * This interface was referenced by `FeedbackData`'s JSON-Schema
+ * via the `definition` "Comparison".
+ */
+export interface Comparison {
+  label: string;
+  now: number | null;
+  before: number | null;
+  change: number | null;
+  better: boolean | null;
+}
+/**
+ * This interface was referenced by `FeedbackData`'s JSON-Schema
+ * via the `definition` "HistoryPoint".
+ */
+export interface HistoryPoint {
+  fillers_per_100_words: number | null;
+  words_per_minute: number | null;
+  words_per_answer: number | null;
+  point_coverage: number | null;
+  complete_stories: number | null;
+  overall_score: number | null;
+  interview_id: string;
+  date: string;
+  job_role: string | null;
+  this?: boolean;
 }

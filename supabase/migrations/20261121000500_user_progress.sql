@@ -2,7 +2,10 @@
 -- security_invoker makes the view run with the caller's rights, so the RLS of
 -- interviews and feedback applies: a user sees only their own row.
 
-create or replace view public.user_progress
+-- dropped first: a later migration gives the view more columns, and applying these files
+-- again must not fail on them ("cannot drop columns from view")
+drop view if exists public.user_progress;
+create view public.user_progress
 with (security_invoker = true)
 as
 select

@@ -123,7 +123,10 @@ revoke all on function public.save_interview(jsonb, jsonb) from anon, authentica
 grant execute on function public.save_interview(jsonb, jsonb) to service_role;
 
 -- Progress counts finished interviews only (a row with ended_by null is still running).
-create or replace view public.user_progress
+-- dropped first: a later migration gives the view more columns, and applying these files
+-- again must not fail on them ("cannot drop columns from view")
+drop view if exists public.user_progress;
+create view public.user_progress
 with (security_invoker = true)
 as
 select
@@ -139,3 +142,6 @@ from public.interviews i
 left join public.feedback f on f.interview_id = i.id
 where i.user_id is not null and i.ended_by is not null
 group by i.user_id;
+
+grant select on public.user_progress to authenticated;
+revoke all on public.user_progress from anon;
