@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -43,6 +44,9 @@ USAGE = """usage: python -m agent COMMAND [options]
   report ROOM|ID [--format md|html]  the saved feedback report for a person
   outbox status     what waits to be pushed to the store (and orphaned checkpoints)
   outbox flush      recover orphaned interviews and push everything now
+  recordings status                what waits here to be uploaded (answers' recordings)
+  recordings delete --user-id U [--interview-id I] | --local
+                                  remove a user's recordings from the store and here
   keys set --user-id U [--stdin]   seal and save a user's keys (never from argv)
   keys check --user-id U          which keys are present and open (values never shown)
   keys rotate                     re-seal every row under the first BYOK master key
@@ -204,12 +208,20 @@ def _outbox(argv: list[str]) -> int:
 
     async def act() -> int:
         if args.action == "flush":
+            from interview.recordings import upload_pending
+
             recovered, result = await outbox.recover_and_flush(store, force=True)
+            uploaded, not_yet = await upload_pending(store, settings.interview_recordings_path)
             print(
                 f"recovered {len(recovered)}, pushed {result.pushed}, failed {result.failed}, "
                 f"remaining {result.remaining} (store: {store.name})"
+                + (
+                    f"; recordings uploaded {uploaded}, waiting {not_yet}"
+                    if uploaded or not_yet
+                    else ""
+                )
             )
-            return 0 if result.remaining == 0 else 1
+            return 0 if result.remaining == 0 and not_yet == 0 else 1
         st = await outbox.status()
         age = f"{st.oldest_pending_age_s:.0f}s" if st.oldest_pending_age_s is not None else "-"
         print(
@@ -237,34 +249,80 @@ def _report(argv: list[str]) -> int:
     from feedback import render
 
     try:
-        _, store = _settings_and_store()
+        settings, store = _settings_and_store()
     except ConfigError as e:
         return _fail(str(e))
 
-    async def fetch() -> Any:
+    async def fetch() -> tuple[Any, dict[int, str]]:
         try:
             try:
                 interview_id = str(uuid.UUID(args.room_name))
             except ValueError:
-                return await store.latest_in_room(args.room_name)
-            return await store.get(interview_id) or await store.latest_in_room(args.room_name)
+                saved = await store.latest_in_room(args.room_name)
+            else:
+                saved = await store.get(interview_id) or await store.latest_in_room(args.room_name)
+            if saved is None or saved.feedback is None:
+                return saved, {}
+            where = args.output.parent if args.output else None
+            audio = await audio_links(store, settings, saved.feedback.feedback_data, where)
+            return saved, audio
         finally:
             await store.aclose()
 
     try:
-        saved = asyncio.run(fetch())
+        saved, audio = asyncio.run(fetch())
     except StoreError as e:
         return _fail(str(e), 1)
     if saved is None or saved.feedback is None:
         return _fail(f"no saved interview with feedback for {args.room_name!r}", 1)
     interview = asdict(saved.interview)
     fb = saved.feedback.feedback_data
-    text = render.html(interview, fb) if args.format == "html" else render.markdown(interview, fb)
+    text = (
+        render.html(interview, fb, audio)
+        if args.format == "html"
+        else render.markdown(interview, fb, audio)
+    )
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
         print(text, end="")
     return 0
+
+
+SIGNED_URL_S = 3600
+"""How long a report's links to the recordings of a Supabase project play."""
+
+
+def _local_link(file: Path, page_dir: Path | None) -> str | None:
+    """A recording on this machine as a page links to it (``None``: not here)."""
+    if not file.is_file():
+        return None
+    target = file.resolve()
+    return os.path.relpath(target, page_dir.resolve()) if page_dir else target.as_uri()
+
+
+async def audio_links(
+    store: InterviewStore, settings: Settings, fb: dict[str, Any], page_dir: Path | None
+) -> dict[int, str]:
+    """A link for each recorded answer: a signed URL (Supabase, valid ``SIGNED_URL_S``)
+    or the local file (relative to the page's folder, or absolute); a recording that is
+    neither uploaded nor on this machine has none."""
+    links: dict[int, str] = {}
+    for i, answer in enumerate(fb.get("answers") or []):
+        path = answer.get("audio_path") if isinstance(answer, dict) else None
+        if not isinstance(path, str) or not path:
+            continue
+        local = _local_link(settings.interview_recordings_path / path, page_dir)
+        if local is not None:  # not uploaded yet, or the embedded store's own copy
+            links[i] = local
+        elif store.uploads_recordings:
+            try:
+                url = await store.recording_url(path, SIGNED_URL_S)
+            except StoreError:
+                url = None
+            if url:
+                links[i] = url
+    return links
 
 
 def _settings_and_store() -> tuple[Settings, InterviewStore]:
@@ -301,6 +359,11 @@ def main(argv: list[str] | None = None) -> int:
 
         install_redaction()
         return token_main(argv[1:])
+    if command == "recordings":
+        from .recordings_cli import recordings_main
+
+        _logging()
+        return recordings_main(argv[1:])
     if command == "keys":
         from .keys_cli import keys_main
 

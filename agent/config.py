@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     interview_stt_model: Annotated[str, Field(min_length=1)] = "nova-3"
     interview_db_path: Path = Path("./data/interviews.db")
     interview_outbox_path: Path = Path("./data/outbox.db")
+    interview_recordings_path: Path = Path("./data/recordings")
+    """Answers' recordings (with consent): kept here without Supabase; with it, here only
+    until uploaded to the ``interview-audio`` bucket."""
     worker_max_interviews: Annotated[int, Field(ge=1)] | None = None
     """Interviews one worker runs at once; unset: the measured figure for the CPUs it may
     use (``agent/capacity.py``)."""

@@ -11,12 +11,15 @@ the machine, which may refuse.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable
+import time
+from collections.abc import AsyncIterable, AsyncIterator
 
-from livekit.agents import Agent, ModelSettings, RunContext, function_tool, llm
+from livekit import rtc
+from livekit.agents import Agent, ModelSettings, RunContext, function_tool, llm, stt
 from livekit.agents.voice.speech_handle import SpeechHandle
 
 from interview.record import Request, ToolOutcome
+from interview.recordings import AnswerRecorder
 from stages.machine import NonAnswer
 
 from .runtime import InterviewRuntime
@@ -65,15 +68,34 @@ def describe(outcome: ToolOutcome, runtime: InterviewRuntime, done: str) -> str:
     return done
 
 
+async def _recorded(
+    audio: AsyncIterable[rtc.AudioFrame], recorder: AnswerRecorder
+) -> AsyncIterator[rtc.AudioFrame]:
+    """The audio on its way to speech-to-text, a copy of each frame kept for the answers'
+    recordings (``feed`` never blocks)."""
+    async for frame in audio:
+        recorder.feed(bytes(frame.data), frame.sample_rate, frame.num_channels, time.time())
+        yield frame
+
+
 class Interviewer(Agent):
-    def __init__(self, runtime: InterviewRuntime) -> None:
+    def __init__(self, runtime: InterviewRuntime, recorder: AnswerRecorder | None = None) -> None:
         super().__init__(
             instructions=runtime.instructions(),
             chat_ctx=runtime.restored_chat() if runtime.resuming else None,
         )
         self.runtime = runtime
+        self.recorder = recorder
+        """Keeps the answers' audio when the candidate agreed (``record_audio``)."""
         self._greeting: SpeechHandle | None = None
         self._entered = asyncio.Event()
+
+    def stt_node(
+        self, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
+    ) -> AsyncIterable[stt.SpeechEvent]:
+        if self.recorder is not None:
+            audio = _recorded(audio, self.recorder)
+        return Agent.default.stt_node(self, audio, model_settings)
 
     async def on_enter(self) -> None:
         self.runtime.start()

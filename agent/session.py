@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from livekit import rtc
@@ -19,6 +20,7 @@ from livekit.agents import Agent, AgentSession, llm, room_io, stt, tts, vad
 
 from interview.assessor import Assessor
 from interview.cost import PriceTable
+from interview.recordings import AnswerRecorder
 from interview.rows import SessionFacts
 from interview.saving import InterviewPersistence
 from observability import metrics
@@ -111,6 +113,7 @@ class InterviewSession:
         on_saved: Callable[[SaveResult], None] | None = None,
         watch_silence: bool | None = None,
         agent: Agent | None = None,
+        recordings: Path | None = None,
     ) -> None:
         """``watch_silence``: prompt a silent candidate (default: in voice sessions).
         ``agent``: another agent in place of the ``Interviewer`` (the benchmarks' plain
@@ -130,16 +133,23 @@ class InterviewSession:
             providers.turns.attach(self.session)
         silence = providers.voice if watch_silence is None else watch_silence
         self.driver = SessionDriver(self.session, rt, publish=publish, watch_silence=silence)
+        # the answers' audio, only with the candidate's consent and only in a voice session
+        recorder = (
+            AnswerRecorder(recordings, rt.identity.interview_id)
+            if recordings is not None and rt.md.record_audio and providers.voice
+            else None
+        )
         self.saver = InterviewPersistence(
             rt,
             outbox=outbox,
             store=store,
             facts=self.facts,
             on_saved=on_saved or (lambda _: self.driver.publish_saved()),
+            recorder=recorder,
         )
         if checkpoints:
             rt.on_message(self.saver.checkpoint_soon)
-        self.agent: Agent = agent or Interviewer(rt)
+        self.agent: Agent = agent or Interviewer(rt, recorder)
         SessionMetrics(self.session)
 
     def facts(self) -> SessionFacts:

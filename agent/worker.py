@@ -20,8 +20,14 @@ from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 from livekit.protocol.models import ParticipantInfo
 
+from interview import recordings
 from interview.rows import worker_version
-from interview.saving import ASSESS_BUDGET_S, PROGRESS_BUDGET_S
+from interview.saving import (
+    ASSESS_BUDGET_S,
+    PROGRESS_BUDGET_S,
+    RECORDINGS_BUDGET_S,
+    UPLOAD_BUDGET_S,
+)
 from observability import metrics, tracing
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
@@ -47,6 +53,11 @@ from .telemetry import configure_tracing, span
 logger = logging.getLogger("interview.worker")
 
 FINALIZE_TIMEOUT_S = 8.0
+FINISH_BUDGET_S = (
+    FINALIZE_TIMEOUT_S + ASSESS_BUDGET_S + PROGRESS_BUDGET_S + RECORDINGS_BUDGET_S + UPLOAD_BUDGET_S
+)
+"""The longest a job stays after its interview ended: the transcript saved first, then the
+assessment, the progress and the recordings, each within its own budget."""
 INTERVIEW_ATTRIBUTE = "interview.id"
 STARTED_ATTRIBUTE = "interview.started_at"
 OTHER_INTERVIEWER_WAIT_S = 20.0
@@ -339,6 +350,7 @@ async def run_interview(
         mode="console" if console else "dispatch",
         publish=state_publisher(ctx.room.local_participant),
         job_id=ctx.job.id,
+        recordings=settings.interview_recordings_path,
     )
     ClientProtocol(rt, on_change=interview.driver.publish_state).register(
         ctx.room.local_participant
@@ -369,9 +381,7 @@ async def run_interview(
     await interview.driver.ended.wait()
     assessor = assessor_for(settings, keys)
     try:
-        await asyncio.wait_for(
-            interview.finish(assessor), FINALIZE_TIMEOUT_S + ASSESS_BUDGET_S + PROGRESS_BUDGET_S
-        )
+        await asyncio.wait_for(interview.finish(assessor), FINISH_BUDGET_S)
     except Exception:
         logger.exception("finalize failed")
     ctx.shutdown(reason=f"interview ended: {rt.ended_by}")
@@ -424,6 +434,11 @@ async def flush_forever(settings: Settings) -> None:
                 _, result = await outbox.recover_and_flush(store)
                 status = await outbox.status()
                 metrics.outbox_status(status.pending, status.oldest_pending_age_s)
+                uploaded, failed = await recordings.upload_pending(
+                    store, settings.interview_recordings_path
+                )
+                if uploaded or failed:
+                    logger.info("recordings flush", extra={"uploaded": uploaded, "failed": failed})
                 if unavailable is not None:
                     logger.info("outbox available again")
                     unavailable = None

@@ -39,3 +39,9 @@ class DispatchMetadata(BaseModel):
         default=None, description="clamped to 120–7200; default 1800", examples=[1800]
     )
     language: str | None = Field(default=None, description="default en", examples=["en"])
+    record_audio: bool | None = Field(
+        default=None,
+        description="true only when the candidate agreed to have their answers recorded "
+        "(default false); job or room metadata only, never a participant attribute",
+        examples=[True],
+    )

@@ -201,8 +201,11 @@ def _progress_html(fb: dict[str, Any]) -> str:
     )
 
 
-def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
+def markdown(
+    interview: dict[str, Any], fb: dict[str, Any], audio: dict[int, str] | None = None
+) -> str:
     title, sub = _headline(interview, fb)
+    audio = audio or {}
     out = [f"# {title}", "", sub, ""]
     if fb["status"] != "complete":
         out += [f"> {_partial_note(fb)}", ""]
@@ -240,6 +243,8 @@ def markdown(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     out += ["", "## Answer by answer", ""]
     for n, a in enumerate(fb["answers"], 1):
         out.append(f"{n}. **{a['stage']}**: “{a['answer_excerpt']}”")
+        if n - 1 in audio:
+            out.append(f"   - [Listen to your answer]({audio[n - 1]})")
         for label, text in _coaching(a):
             out.append(f"   - {label}: {text}")
     plan = fb["improvement_plan"]
@@ -293,7 +298,8 @@ th{color:#5b6475;font-weight:600}
 .track{display:block;height:20px;background:#e9ecf2;border-radius:3px;overflow:hidden}
 .bar{display:block;height:100%;background:#3b6fd8}.val{white-space:nowrap}
 td{overflow-wrap:break-word}.stage{white-space:nowrap}
-.spark{width:110px;height:26px;display:block}
+.spark{width:110px;height:26px;display:block}audio{display:block;width:100%;max-width:320px;
+  height:36px;margin:6px 0}
 .spark polyline{fill:none;stroke:#3b6fd8;stroke-width:2;vector-effect:non-scaling-stroke}
 @media (max-width:640px){main{padding:20px 12px}section{padding:16px}
   .grid{grid-template-columns:1fr;gap:12px}h1{font-size:22px}
@@ -303,8 +309,11 @@ td{overflow-wrap:break-word}.stage{white-space:nowrap}
 """
 
 
-def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
+def html(interview: dict[str, Any], fb: dict[str, Any], audio: dict[int, str] | None = None) -> str:
+    """The report as one page; ``audio``: a link that plays each answer's recording, by
+    its index in ``fb["answers"]`` (signed URLs, or files next to the page)."""
     title, sub = _headline(interview, fb)
+    audio = audio or {}
     e = escape
 
     def points(key: str) -> str:
@@ -322,6 +331,14 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     sp = fb["speech"]
     fillers = ", ".join(f"{e(k)} ×{v}" for k, v in sp["filler_words"].items()) or "none"
 
+    def player(i: int) -> str:
+        if i not in audio:
+            return ""
+        return (
+            f'<audio controls preload="none" src="{e(audio[i])}" '
+            f'aria-label="your answer, recorded"></audio>'
+        )
+
     def coaching(a: dict[str, Any]) -> str:
         lines = "".join(f"<div><strong>{e(k)}:</strong> {e(v)}</div>" for k, v in _coaching(a))
         return f'<div class="try">{lines}</div>' if lines else ""
@@ -329,12 +346,12 @@ def html(interview: dict[str, Any], fb: dict[str, Any]) -> str:
     rows = "".join(
         f'<tr><td data-label="Stage" class="stage">{e(_stage_cell(a))}</td>'
         f'<td data-label="Question">{e(a["question"] or "")}</td>'
-        f'<td data-label="Your answer">{e(a["answer_excerpt"])}{coaching(a)}</td>'
+        f'<td data-label="Your answer">{e(a["answer_excerpt"])}{player(i)}{coaching(a)}</td>'
         f'<td data-label="Score">{_fmt(a["score"])}</td>'
         f'<td data-label="Topics you touched">{e(", ".join(a["keywords_mentioned"]) or "—")}</td>'
         f'<td data-label="Topics a strong answer often adds">'
         f"{e(', '.join(a['missing_keywords']) or '—')}</td></tr>"
-        for a in fb["answers"]
+        for i, a in enumerate(fb["answers"])
     )
     gap = _gap_note(fb)
     gap_html = f'<p class="note">{e(gap)}</p>' if gap else ""

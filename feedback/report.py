@@ -129,10 +129,15 @@ def answer_stages(plan: Sequence[StageDef]) -> set[str]:
     return {s.id for s in plan if s.answers}
 
 
+def answer_messages(messages: Sequence[Message], plan: Sequence[StageDef]) -> list[Message]:
+    """The candidate's message behind each answer of ``feedback_data["answers"]``, in order."""
+    answering = answer_stages(plan)
+    return [c for _, c in answer_pairs(messages) if (c.stage or "") in answering]
+
+
 def answer_texts(messages: Sequence[Message], plan: Sequence[StageDef]) -> list[str]:
     """The full text of each answer listed in ``feedback_data["answers"]``, in order."""
-    answering = answer_stages(plan)
-    return [c.text for _, c in answer_pairs(messages) if (c.stage or "") in answering]
+    return [m.text for m in answer_messages(messages, plan)]
 
 
 def computed_feedback(

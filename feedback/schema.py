@@ -64,6 +64,9 @@ class AnswerFeedback(_Strict):
     """With a model: the answer said better, built only from what the candidate said."""
     transcription_gap: bool = False
     """Some of this answer's words were lost to a speech-to-text outage."""
+    audio_path: str | None = None
+    """The answer's recording (with the candidate's consent): a path in the
+    ``interview-audio`` bucket, or under the local recordings folder."""
 
 
 class Speech(_Strict):

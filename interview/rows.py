@@ -148,6 +148,7 @@ def _metadata(rt: Interview, facts: SessionFacts, failed: list[str]) -> dict[str
         "started_at": iso(m.started_at),
         "ended_at": iso(m.ended_at),
         "language": md.language,
+        "record_audio": md.record_audio,
         "max_duration_s": md.max_duration_s,
         "plan": [s.id for s in m.plan],
         "truncations": [

@@ -29,16 +29,20 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from feedback.progress import progress
+from feedback.report import answer_messages
 from observability import metrics
 from observability.tracing import interview_attributes, span
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveResult, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
 
+from . import recordings
 from .assessor import Assessor
 from .record import Interview
+from .recordings import AnswerRecorder
 from .rows import SessionFacts, as_recovered, build_live, build_records, cost_of, revision_of
 
 logger = logging.getLogger("interview.persist")
@@ -46,6 +50,10 @@ logger = logging.getLogger("interview.persist")
 PUSH_BUDGET_S = 5.0
 ASSESS_BUDGET_S = 45.0
 """How long the model's assessment may take after the interview is saved."""
+RECORDINGS_BUDGET_S = 10.0
+"""How long cutting the answers' recordings from the interview's audio may take."""
+UPLOAD_BUDGET_S = 20.0
+"""How long the job uploads recordings before leaving the rest to the worker's flusher."""
 PROGRESS_BUDGET_S = 5.0
 """How long reading the user's earlier interviews may take (after the transcript is saved)."""
 CHECKPOINT_DELAY_S = 1.0
@@ -83,8 +91,10 @@ class InterviewPersistence:
         facts: Callable[[], SessionFacts],
         on_saved: Callable[[SaveResult], None] | None = None,
         live_push_every_s: float = LIVE_PUSH_EVERY_S,
+        recorder: AnswerRecorder | None = None,
     ) -> None:
         self.rt = rt
+        self.recorder = recorder
         self.outbox = outbox
         self.store = store
         self._facts = facts
@@ -252,13 +262,58 @@ class InterviewPersistence:
                 interview, metadata=self._with_assessment_cost(interview.metadata, assessor)
             )
         final = await self._with_progress(interview, final)
+        recorded: list[str] = []
+        if self.recorder is not None:
+            final, recorded = await self._with_recordings(interview, final, self.recorder)
         if final is not feedback:
             interview = dataclasses.replace(interview, revision=self._revision())
             self.records = (interview, final)
             local = await self._commit_locally(interview, final)
             await self._push(interview, final, local)
         _observe_cost(interview)
+        if recorded and self.recorder is not None:
+            await self._upload(self.recorder.root, recorded)
         return interview, final
+
+    async def _with_recordings(
+        self, interview: InterviewRecord, feedback: FeedbackRecord, recorder: AnswerRecorder
+    ) -> tuple[FeedbackRecord, list[str]]:
+        """Each answer's recording written (locally) and its path in the feedback (the
+        feedback as it was if they cannot be written)."""
+        rt = self.rt
+        with span("recordings", self._attributes()):
+            try:
+                said = answer_messages(rt.transcript.messages, rt.machine.plan)
+                spans = [(m.started_at, m.ended_at) if m.ended_at > m.started_at else None
+                         for m in said]  # fmt: skip
+                paths = await asyncio.wait_for(
+                    recorder.save_answers(spans, interview.user_id), RECORDINGS_BUDGET_S
+                )
+                data = dict(feedback.feedback_data)
+                answers = [dict(a) for a in data.get("answers") or []]
+                for answer, path in zip(answers, paths, strict=False):
+                    answer["audio_path"] = path
+                data["answers"] = answers
+            except Exception as e:  # optional: the interview and its feedback are saved
+                logger.error("answers' recordings not saved: %s", _where(e))
+                return feedback, []
+        return FeedbackRecord(user_id=feedback.user_id, feedback_data=data), [p for p in paths if p]
+
+    async def _upload(self, root: Path, paths: list[str]) -> None:
+        """The recordings to the store, within ``UPLOAD_BUDGET_S``; what is left is
+        uploaded later by the worker's flusher."""
+        with span("recordings_upload", {**self._attributes(), "files": len(paths)}):
+            try:
+                uploaded, failed = await asyncio.wait_for(
+                    recordings.upload(self.store, root, paths), UPLOAD_BUDGET_S
+                )
+            except Exception as e:
+                logger.warning("recordings left for the flusher: %s", type(e).__name__)
+                return
+        if failed:
+            logger.warning("%d of %d recordings left for the flusher", failed, len(paths))
+        elif uploaded:
+            logger.info("recordings uploaded", extra={"files": uploaded})
 
     async def _with_progress(
         self, interview: InterviewRecord, feedback: FeedbackRecord

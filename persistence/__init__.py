@@ -3,6 +3,7 @@
 from .records import (
     KEY_COLUMNS,
     KEY_NAMES,
+    RECORDINGS_BUCKET,
     REVISIONS_PER_GENERATION,
     FeedbackRecord,
     InterviewIdentity,
@@ -34,6 +35,7 @@ def open_store(
 __all__ = [
     "KEY_COLUMNS",
     "KEY_NAMES",
+    "RECORDINGS_BUCKET",
     "REVISIONS_PER_GENERATION",
     "FeedbackRecord",
     "InterviewIdentity",

@@ -87,6 +87,10 @@ class SavedInterview:
     feedback: FeedbackRecord | None
 
 
+RECORDINGS_BUCKET = "interview-audio"
+"""The Supabase Storage bucket of the answers' recordings (``<user_id>/<interview_id>/...``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PastInterview:
     """An earlier finished interview of the same user, as progress needs it."""

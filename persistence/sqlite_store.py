@@ -86,6 +86,7 @@ def _migrate(conn: sqlite3.Connection, schema: str) -> None:
 
 class SqliteStore:
     name = "sqlite"
+    uploads_recordings = False
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -168,6 +169,16 @@ class SqliteStore:
         self, user_id: str | None, *, besides: str, limit: int = EARLIER_LIMIT
     ) -> list[PastInterview]:
         return await self._run(self._earlier, user_id, besides, limit)
+
+    async def upload_recording(self, path: str, wav: bytes) -> None:
+        raise StoreError("the embedded store keeps recordings in the local folder")
+
+    async def recording_url(self, path: str, expires_s: int) -> str | None:
+        return None
+
+    async def delete_recordings(self, prefix: str) -> int:
+        """Nothing here: the embedded store's recordings are the local files."""
+        return 0
 
     async def load_key_row(self, user_id: str) -> KeyRow | None:
         """The embedded store holds no user keys (local mode reads them from the env)."""

@@ -30,6 +30,8 @@ EARLIER_LIMIT = 20
 
 class InterviewStore(Protocol):
     name: str
+    uploads_recordings: bool
+    """Whether answers' recordings go to the store (else they stay in the local folder)."""
 
     async def save(self, interview: InterviewRecord, feedback: FeedbackRecord | None) -> SaveResult:
         """Insert or update the interview (and its feedback) by ``interview.id``, in one
@@ -65,6 +67,21 @@ class InterviewStore(Protocol):
         """The user's finished interviews other than ``besides``, newest first (at most
         ``limit``); ``user_id`` None: the interviews saved without a user (local
         practice)."""
+        ...
+
+    async def upload_recording(self, path: str, wav: bytes) -> None:
+        """Keep one recording at ``path`` (``<user_id>/<interview_id>/<NN>.wav``),
+        replacing one already there. Raises :class:`StoreError`."""
+        ...
+
+    async def recording_url(self, path: str, expires_s: int) -> str | None:
+        """A link that plays the recording for ``expires_s`` (``None``: the store keeps
+        no recordings; they are local files)."""
+        ...
+
+    async def delete_recordings(self, prefix: str) -> int:
+        """Delete every recording the store keeps under ``prefix`` (``<user_id>`` or
+        ``<user_id>/<interview_id>``); returns how many."""
         ...
 
     async def load_key_row(self, user_id: str) -> KeyRow | None:

@@ -15,11 +15,13 @@ from typing import Any
 
 import httpx
 from postgrest.exceptions import APIError
+from storage3.exceptions import StorageException
 
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
 from .records import (
     KEY_COLUMNS,
+    RECORDINGS_BUCKET,
     FeedbackRecord,
     InterviewRecord,
     KeyRow,
@@ -31,6 +33,7 @@ from .records import (
 from .store import EARLIER_LIMIT, StoreConflict, StoreError
 
 REQUEST_TIMEOUT_S = 10.0
+LIST_PAGE = 100
 _COLUMNS = (
     "user_id", "candidate_name", "interview_date", "room_name", "job_role",
     "experience_level", "final_stage", "ended_by", "skipped_stages", "has_resume",
@@ -65,6 +68,7 @@ def _error(action: str, e: Exception) -> StoreError:
 
 class SupabaseStore:
     name = "supabase"
+    uploads_recordings = True
 
     def __init__(
         self, url: str, service_role_key: str, *, timeout_s: float = REQUEST_TIMEOUT_S
@@ -225,6 +229,47 @@ class SupabaseStore:
                 )
             )  # fmt: skip
         return out
+
+    async def upload_recording(self, path: str, wav: bytes) -> None:
+        """To the ``interview-audio`` bucket over the Storage API (service role)."""
+        db = await self._db()
+        options = {"content-type": "audio/wav", "upsert": "true"}
+        try:
+            await db.storage.from_(RECORDINGS_BUCKET).upload(path, wav, options)  # type: ignore[arg-type]
+        except (StorageException, httpx.HTTPError, OSError) as e:
+            raise StoreError(f"supabase upload failed: {type(e).__name__}") from None
+
+    async def delete_recordings(self, prefix: str) -> int:
+        """Every recording under ``prefix`` (a user's folder, or one interview's)."""
+        db = await self._db()
+        bucket = db.storage.from_(RECORDINGS_BUCKET)
+        files: list[str] = []
+        folders = [prefix.strip("/")]
+        try:
+            while folders:
+                folder = folders.pop()
+                offset = 0
+                while True:
+                    page = await bucket.list(folder, {"limit": LIST_PAGE, "offset": offset})
+                    for entry in page:
+                        path = f"{folder}/{entry['name']}"
+                        (files if entry.get("id") else folders).append(path)
+                    if len(page) < LIST_PAGE:
+                        break
+                    offset += LIST_PAGE
+            for i in range(0, len(files), LIST_PAGE):
+                await bucket.remove(files[i : i + LIST_PAGE])
+        except (StorageException, httpx.HTTPError, OSError) as e:
+            raise StoreError(f"supabase recordings delete failed: {type(e).__name__}") from None
+        return len(files)
+
+    async def recording_url(self, path: str, expires_s: int) -> str | None:
+        db = await self._db()
+        try:
+            signed = await db.storage.from_(RECORDINGS_BUCKET).create_signed_url(path, expires_s)
+        except (StorageException, httpx.HTTPError, OSError) as e:
+            raise StoreError(f"supabase signed url failed: {type(e).__name__}") from None
+        return signed.get("signedURL")
 
     async def load_key_row(self, user_id: str) -> KeyRow | None:
         try:

@@ -49,7 +49,7 @@ CONTEXT_FIELDS = (
 )
 """What the candidate participant's attributes may add (never ``user_id``, ``stages`` or
 ``max_duration_s``: whose keys, who owns the rows and how long it may run come only from
-what the server set)."""
+what the server set, nor ``record_audio``: consent is recorded by the web app)."""
 MAX_METADATA_BYTES = 8_000_000
 """Raw metadata larger than this is refused outright (LiveKit's own limit is lower)."""
 LIMITS: dict[str, int] = {
@@ -90,6 +90,8 @@ class InterviewMetadata:
     plan: tuple[StageDef, ...] = ()
     max_duration_s: int = DEFAULT_MAX_DURATION_S
     language: str = "en"
+    record_audio: bool = False
+    """The candidate agreed to have their answers recorded (only an explicit ``true``)."""
     warnings: list[str] = field(default_factory=list)
     truncations: list[Truncation] = field(default_factory=list)
     name_given: bool = False
@@ -116,7 +118,7 @@ def _clean_text(value: str) -> str:
     return clean_text(value).strip()
 
 
-SERVER_FIELDS = ("user_id", "stages", "max_duration_s", *CONTEXT_FIELDS)
+SERVER_FIELDS = ("user_id", "stages", "max_duration_s", "record_audio", *CONTEXT_FIELDS)
 """What the server-set sources (the job's and the room's metadata) may say."""
 
 
@@ -211,7 +213,18 @@ def _from_object(data: dict[str, Any], *, require_user: bool) -> InterviewMetada
     _plan(md, data.get("stages"))
     _duration(md, data.get("max_duration_s"))
     _language(md, data.get("language"))
+    _consent(md, data.get("record_audio"))
     return md
+
+
+def _consent(md: InterviewMetadata, value: Any) -> None:
+    """Recording needs an explicit ``true``; anything else records nothing."""
+    if value is None or value is False:
+        return
+    if value is True:
+        md.record_audio = True
+    else:
+        md.warnings.append("record_audio must be true or false; not recording")
 
 
 def _user_id(md: InterviewMetadata, value: Any, *, require_user: bool) -> None:

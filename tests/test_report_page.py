@@ -107,7 +107,8 @@ def scored(row: dict, fb: dict) -> tuple[dict, dict]:
 def test_nothing_is_clipped_at_phone_and_desktop_widths(practice, width, tmp_path) -> None:
     row, fb = practice
     for name, (interview, feedback) in {"offline": (row, fb), "scored": scored(row, fb)}.items():
-        page = render.html(interview, feedback)
+        audio = {0: "local/x/01.wav", 2: "local/x/03.wav"} if name == "scored" else {}
+        page = render.html(interview, feedback, audio)
         assert "<h2>Progress</h2>" in page and "<h2>Cost (estimate)</h2>" in page
         assert problems(page, width, tmp_path) == [], f"{name} at {width}px"
 

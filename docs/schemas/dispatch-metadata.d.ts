@@ -43,5 +43,9 @@ export interface DispatchMetadata {
    * default en
    */
   language?: string | null;
+  /**
+   * true only when the candidate agreed to have their answers recorded (default false); job or room metadata only, never a participant attribute
+   */
+  record_audio?: boolean | null;
   [k: string]: unknown;
 }

@@ -75,6 +75,7 @@ export interface AnswerFeedback {
   what_went_well?: string | null;
   stronger_answer?: string | null;
   transcription_gap?: boolean;
+  audio_path?: string | null;
 }
 /**
  * This interface was referenced by `FeedbackData`'s JSON-Schema

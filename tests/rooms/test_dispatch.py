@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import uuid
+import wave
 
 from livekit import api
 
@@ -43,17 +44,19 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
     rig = await make_rig(LINES)
     collector = await OtlpCollector().__aenter__()
     metrics_port = free_port()
+    recordings = tmp_path / "recordings"
     worker = rig.worker(
         livekit_server,
         METRICS_PORT=str(metrics_port),
         METRICS_DIR=str(tmp_path / "metrics"),
         OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
+        INTERVIEW_RECORDINGS_PATH=str(recordings),
     )
     await worker.wait_for("registered worker")
     room = f"api-{uuid.uuid4().hex[:8]}"
     await dispatch(livekit_server, room, rig.agent_name,
                    {"user_id": rig.user_id, "job_role": "Backend Developer",
-                    "candidate_name": "Ada"})  # fmt: skip
+                    "candidate_name": "Ada", "record_audio": True})  # fmt: skip
     candidate = Candidate(livekit_server, room)
     await candidate.join(token(livekit_server, room, "ada"))
     try:
@@ -90,6 +93,30 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
         await measured_and_traced(metrics_port, collector, interview_id, room, row)
     finally:
         await collector.__aexit__(None, None, None)
+    await recorded(supabase_stack, interview_id, rig.user_id, recordings, said[1])
+
+
+async def recorded(stack, interview_id: str, user: str, root, spoken) -> None:
+    """With consent, the introduction answer was recorded as heard: its WAV is as long as
+    the speech (plus the padding), kept on the worker's disk while the project has no
+    Storage to upload it to (the stack here has none), and named in the feedback."""
+    deadline = time.monotonic() + 15
+    while True:
+        text = stack.psql(
+            f"select feedback_data from feedback where interview_id = '{interview_id}'"
+        )
+        answers = json.loads(text)["answers"] if text else []
+        if any(a.get("audio_path") for a in answers):
+            break
+        assert time.monotonic() < deadline, "no recording in the feedback"
+        await asyncio.sleep(0.3)
+    intro = next(a for a in answers if a["stage"] == "introduction")
+    assert intro["audio_path"] == f"{user}/{interview_id}/01.wav"
+    with wave.open(str(root / intro["audio_path"])) as w:
+        seconds = w.getnframes() / w.getframerate()
+        assert w.getframerate() == 16000 and w.getnchannels() == 1
+    spoken_s = len(spoken) / 48000
+    assert spoken_s - 0.3 < seconds < spoken_s + 1.5, (seconds, spoken_s)
 
 
 async def measured_and_traced(

@@ -1,8 +1,9 @@
 """A prefix-stripping reverse proxy: ``/rest/v1/...`` → PostgREST ``/...``.
 
 Hosted Supabase serves PostgREST under ``/rest/v1``; supabase-py always calls that path.
-Run as ``python proxy.py LISTEN_PORT UPSTREAM_PORT``. When PostgREST is down the proxy
-answers 502, as Supabase's gateway does.
+Run as ``python proxy.py LISTEN_PORT UPSTREAM_PORT [STORAGE_PORT]``; with a third port,
+``/storage/v1/...`` goes there unchanged (the tests' Storage API). When an upstream is
+down the proxy answers 502, as Supabase's gateway does.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from aiohttp import ClientError, ClientSession, web
 
 PREFIX = "/rest/v1"
+STORAGE = "/storage/v1/"
 HOP = {
     "connection",
     "keep-alive",
@@ -24,6 +26,7 @@ HOP = {
 
 def main() -> None:
     listen, upstream = int(sys.argv[1]), int(sys.argv[2])
+    storage = int(sys.argv[3]) if len(sys.argv) > 3 else None
     session: ClientSession | None = None
 
     async def handle(request: web.Request) -> web.Response:
@@ -31,9 +34,12 @@ def main() -> None:
         if session is None:
             session = ClientSession(auto_decompress=False)
         path = request.rel_url.path
-        if not path.startswith(PREFIX):
+        if storage is not None and path.startswith(STORAGE):
+            url = f"http://127.0.0.1:{storage}{path}"
+        elif path.startswith(PREFIX):
+            url = f"http://127.0.0.1:{upstream}{path[len(PREFIX) :] or '/'}"
+        else:
             return web.Response(status=404, text="not found")
-        url = f"http://127.0.0.1:{upstream}{path[len(PREFIX) :] or '/'}"
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP}
         try:
             async with session.request(
