@@ -211,9 +211,12 @@ class InterviewPersistence:
     async def finalize(
         self, assessor: Assessor | None = None, *, assess_budget_s: float = ASSESS_BUDGET_S
     ) -> tuple[InterviewRecord, FeedbackRecord]:
-        """Build the rows once, commit them locally, push them; then, if an assessor is
-        given, add the model's assessment and push the feedback again (a new revision).
-        Returns the rows as last saved (a second call returns the first call's)."""
+        """Build the rows once, commit them locally, push them. Then, each isolated and
+        within its own budget: the model's assessment (with an assessor), progress across
+        the user's interviews, the answers' recordings (with consent); if any of them
+        added something, the rows are pushed again (a new revision); recordings are
+        uploaded last. Returns the rows as last saved (a second call returns the first
+        call's)."""
         ident = self.rt.identity
         with span("finalize", interview_attributes(ident.room_name, self.interview_id)):
             return await self._finalize(assessor, assess_budget_s)
