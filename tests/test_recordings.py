@@ -219,6 +219,15 @@ async def test_recordings_upload_over_the_storage_api_and_wait_out_an_outage(
             assert storage.content_types["interview-audio", p] == "audio/wav"
         url = await store.recording_url(paths[0], 3600)
         assert await asyncio.to_thread(fetch, url) == local[paths[0]]
+        # the report's links: signed URLs now that the files are in the bucket only
+        from agent.cli import audio_links
+        from agent.config import Settings
+
+        settings = Settings(_env_file=None, interview_recordings_path=tmp_path)
+        fb = {"answers": [{"audio_path": p} for p in paths]}
+        links = await audio_links(store, settings, fb, tmp_path)
+        assert sorted(links) == [0, 1] and all("token=" in u for u in links.values())
+        assert await asyncio.to_thread(fetch, links[1]) == local[paths[1]]
     finally:
         await store.aclose()
     # a wrong key is refused by the Storage API and the file is kept
