@@ -350,6 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     if command == "report":
         return _report(argv[1:])
     if command == "join":
+        try:  # a worker of its own: its job processes' metrics go where it serves them
+            _share_metrics(load_settings())
+        except ConfigError as e:
+            return _fail(str(e))
         from .join import join_main
 
         install_redaction()
