@@ -40,7 +40,14 @@ from . import providers
 from .audio import load_vad, room_audio_input
 from .capacity import InterviewLoad, max_interviews
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
-from .config import Settings, keyring_for, load_settings, metrics_dir_for, store_for
+from .config import (
+    Settings,
+    keyring_for,
+    load_settings,
+    metrics_dir_for,
+    prices_for,
+    store_for,
+)
 from .driver import WITHDRAWN
 from .log import install_redaction, register_secret
 from .providers import ProviderKeys, assessor_for
@@ -95,6 +102,7 @@ def prewarm(proc: JobProcess) -> None:
     settings = load_settings()
     proc.userdata["vad"] = load_vad(settings.vad_engine)
     warm()
+    prices_for(settings)  # the price table, read once here rather than on a job's loop
     if settings.supabase_url:
         from persistence import supabase_store
 

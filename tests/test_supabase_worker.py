@@ -46,6 +46,19 @@ async def test_questions_come_from_the_database(supabase_stack, db_question):
     assert behavioral == [] and unknown == ([], [])
 
 
+def simulate_env(stack, tmp_path) -> dict[str, str]:
+    """``simulate`` against the stack: no provider keys, the stack's URL and service key."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "DEEPGRAM", "LIVEKIT"))
+    }
+    env.update(
+        SUPABASE_URL=stack.url,
+        SUPABASE_SERVICE_ROLE_KEY=stack.service_key,
+        INTERVIEW_OUTBOX_PATH=str(tmp_path / "outbox.db"),
+    )
+    return env
+
+
 def test_simulate_saves_to_supabase_and_asks_database_questions(
     supabase_stack, db_question, tmp_path
 ):
@@ -67,14 +80,7 @@ def test_simulate_saves_to_supabase_and_asks_database_questions(
             + [f"Answer number {i} describes my recent backend work in detail." for i in range(8)]
         )
     )
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "DEEPGRAM", "LIVEKIT"))
-    }
-    env.update(
-        SUPABASE_URL=supabase_stack.url,
-        SUPABASE_SERVICE_ROLE_KEY=supabase_stack.service_key,
-        INTERVIEW_OUTBOX_PATH=str(tmp_path / "outbox.db"),
-    )
+    env = simulate_env(supabase_stack, tmp_path)
     proc = subprocess.run(
         [sys.executable, "-m", "agent", "simulate", "--script", str(tmp_path / "s.txt"),
          "--metadata", str(tmp_path / "md.json"), "--room", room, "--json"],
@@ -108,14 +114,7 @@ def test_progress_across_interviews_from_supabase_and_the_user_progress_view(
     PostgREST), and ``user_progress`` shows the same figures."""
     user = supabase_stack.create_user(f"progress-{uuid.uuid4().hex[:6]}@example.com")
     (tmp_path / "md.json").write_text(json.dumps({"user_id": user, "job_role": "Teacher"}))
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "DEEPGRAM", "LIVEKIT"))
-    }
-    env.update(
-        SUPABASE_URL=supabase_stack.url,
-        SUPABASE_SERVICE_ROLE_KEY=supabase_stack.service_key,
-        INTERVIEW_OUTBOX_PATH=str(tmp_path / "outbox.db"),
-    )
+    env = simulate_env(supabase_stack, tmp_path)
     runs = []
     for script in ("Ready.\nI, um, teach maths to year nine.\n",
                    "Ready.\nI teach maths; I led the department's new assessment plan.\n"):  # fmt: skip
