@@ -35,7 +35,16 @@ from livekit.agents.voice.events import (
 from livekit.agents.voice.turn import TurnDetectionEvent
 
 from interview.record import Interview
-from stages.turns import FINISHED_S, PauseProfile, Wait, answer_complete, wait_after
+from stages.turns import (
+    ANSWER_FINISHED_S,
+    BRIEF_S,
+    Ask,
+    PauseProfile,
+    Wait,
+    answer_complete,
+    asks_for,
+    wait_after,
+)
 
 logger = logging.getLogger("interview.turns")
 
@@ -68,6 +77,9 @@ class TurnWatch:
         self._applied: float | None = None
         self._paused_at: float | None = None
         self._agent_speaking = False
+        self._ask: Ask | None = None
+        """What the question this turn answers asked for, fixed when the turn began (the
+        turn's provisional commit may move the stage on before the turn ends)."""
 
     # ------------------------------------------------------------ wiring
 
@@ -122,6 +134,9 @@ class TurnWatch:
             self._previous = self.text or self._previous
             self.finals, self.interim, self.audio_unfinished = [], "", False
             self._continuing = False
+            self._ask = None
+        elif getattr(item, "type", None) == "message" and not self._continuing:
+            self._ask = None  # a new question: asked again when the candidate starts
         self.apply()
 
     def heard_audio_opinion(self, unfinished: bool) -> None:
@@ -131,14 +146,22 @@ class TurnWatch:
 
     # ------------------------------------------------------------ the delay
 
+    def asked(self) -> Ask:
+        """What the question on the table asks for (the one this turn answers)."""
+        if self._ask is None:
+            rt = self.interview
+            ask = asks_for(rt.last_question, rt.stage, pending_end=rt.pending_end)
+            if not self.text:
+                return ask  # not fixed until the candidate has said something
+            self._ask = ask
+        return self._ask
+
     def decide(self) -> Wait:
-        rt = self.interview
-        stage = rt.stage
-        brief = stage is None or not stage.answers or rt.pending_end
+        ask = self.asked()
         if not self.text:
-            return Wait(FINISHED_S if brief else 0.9, "nothing heard yet")
+            return Wait(BRIEF_S if ask is Ask.BRIEF else ANSWER_FINISHED_S, "nothing heard yet")
         return wait_after(
-            self.text, brief=brief, profile=self.profile, audio_unfinished=self.audio_unfinished
+            self.text, ask=ask, profile=self.profile, audio_unfinished=self.audio_unfinished
         )
 
     def apply(self) -> None:
@@ -253,7 +276,7 @@ def voice_turn_handling(watch: TurnWatch) -> dict[str, Any]:
     """The production turn handling for a voice interview."""
     return {
         "turn_detection": InterviewTurnDetector(watch),
-        "endpointing": {"mode": "fixed", "min_delay": FINISHED_S, "max_delay": FINISHED_S},
+        "endpointing": {"mode": "fixed", "min_delay": BRIEF_S, "max_delay": BRIEF_S},
         "interruption": dict(INTERRUPTION),
         "preemptive_generation": {"enabled": True},
     }

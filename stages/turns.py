@@ -2,12 +2,14 @@
 
 A pause is not an ending. Candidates stop mid-sentence to think ("we also did a …"), and
 between sentences of one answer; a reply that starts in such a pause cuts them off. A
-finished answer, on the other hand, should get its reply within about a second. Nothing
-here knows LiveKit: the worker feeds it the words heard so far, what kind of reply the
-moment calls for, the audio model's opinion, and the pauses this candidate has made, and
-gets back how long to wait.
+finished answer, short or long, should get its reply within a second or two: finished
+words are never met by a long silence. Nothing here knows LiveKit: the worker feeds it
+the words heard so far, what the question asked for, the audio model's opinion, and the
+pauses this candidate has made, and gets back how long to wait.
 
 * :func:`answer_complete`: does the turn so far sound finished from its words alone?
+* :func:`asks_for`: what the question on the table asks for (a brief reply, a direct
+  answer, a story or an explanation).
 * :class:`PauseProfile`: the pauses this candidate made inside their own turns.
 * :func:`wait_after`: how long to wait in this pause before replying, and why.
 """
@@ -17,7 +19,9 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, field
+from enum import Enum
 
+from .definitions import StageDef
 from .offline import Intent, classify, words
 
 _OPEN_ENDINGS = frozenset(
@@ -72,11 +76,25 @@ def answer_complete(text: str) -> bool:
     if not said:
         return False
     tail = " ".join(said[-5:])
+    if _ELLIPTICAL.match(" ".join(words(_last_clause(stripped)))):
+        return True  # "Yes, I am.", "No, we didn't."
     if said[-1] in _OPEN_ENDINGS or any(tail.endswith(p) for p in _OPEN_PHRASES):
         return False
     if said[-1].endswith(("'s", "’s")):  # "using Azure's", "the team's", "it's"
         return False
     return not _list_still_going(stripped)
+
+
+_ELLIPTICAL = re.compile(
+    r"^((yes|yeah|yep|no|nope|sure|of course|i think|i guess|i hope) )?"
+    r"(i|we|you|they|he|she|it) (am|are|is|was|were|do|does|did|have|has|had|will|would|can|"
+    r"could|should|might|must|shall)( not|n't)?$"
+)
+"""A clause that is a subject and its auxiliary alone answers a yes-or-no question."""
+
+
+def _last_clause(text: str) -> str:
+    return re.split(r"[,;:.!?]+\s*", text.rstrip(".!? "))[-1]
 
 
 def _list_still_going(text: str) -> bool:
@@ -117,47 +135,89 @@ class Wait:
     reason: str
 
 
-FINISHED_S = 0.7
-"""The pause after which a finished reply is answered (a brief reply, a question)."""
+class Ask(Enum):
+    """What the question on the table asks of the candidate."""
+
+    BRIEF = "brief"
+    """A short reply: "are you ready?", an end confirmation, the candidate's own questions."""
+    ANSWER = "answer"
+    """A direct answer ("what is your current role?")."""
+    STORY = "story"
+    """A story or an explanation ("tell me about a time …", "how would you …")."""
+
+
+_ASKS_FOR_MORE = re.compile(
+    r"\b(tell me (about|more)|describe|walk me through|talk me through|give me an example|"
+    r"an example of|a time (when|you|that)|explain|why|what (would|did) you do|"
+    r"how (would|do|did|does|should|could|might) (you|it|a|an|the)|"
+    r"what happens|what steps|what approach|in your experience|share)\b"
+)
+
+
+def asks_for(question: str | None, stage: StageDef | None, *, pending_end: bool = False) -> Ask:
+    """What the interviewer's last question asks for, from the stage it belongs to and its
+    words: a stage whose turns are not answers (the greeting, the candidate's questions,
+    the closing) and an end confirmation want a brief reply; a behavioural or technical
+    question, or one that asks to describe, explain or walk through something, wants a
+    story or an explanation; any other question of an answering stage, a direct answer."""
+    if pending_end or stage is None or not stage.answers:
+        return Ask.BRIEF
+    if stage.stories or stage.expected_points:
+        return Ask.STORY
+    asked = (question or "").lower()
+    return Ask.STORY if _ASKS_FOR_MORE.search(asked) else Ask.ANSWER
+
+
+BRIEF_S = 0.7
+"""The pause after which a finished brief reply, a question or a request is answered."""
 ANSWER_FINISHED_S = 0.9
-"""... and after a finished answer, unless this candidate's own pauses say to wait more."""
+"""... and a finished answer, unless this candidate's own pauses say to wait more."""
+FINISHED_CAP_S = 1.2
+"""The most a finished answer waits, however slowly this candidate speaks (its reply then
+starts within about 1.5 s of the end of the voice)."""
+AUDIO_UNSURE_S = 1.1
+"""A finished answer whose voice sounds unfinished to the audio model."""
+SHORT_STORY_S = 1.9
+"""A short answer, in finished words, to a question that asked for a story or an
+explanation: the candidate may be about to go on, so a little longer; then the
+interviewer moves on or invites more in one sentence."""
+SHORT_STORY_CAP_S = 2.1
+"""... at most this, however slowly this candidate speaks (the reply then starts within
+about 2.5 s of the end of the voice: never a long silence on finished words)."""
 UNFINISHED_S = 4.0
 """How long a candidate may think mid-thought before the interviewer speaks (covers the
 three-second pauses real candidates make inside an answer)."""
 MAX_WAIT_S = 6.0
-FINISHED_CAP_S = 2.5
-"""The most a finished-sounding answer waits, however slowly this candidate speaks."""
 MARGIN_S = 0.3
 SHORT_ANSWER_WORDS = 20
-"""An answer to an interview question shorter than this is rarely all of it (the first
-sentence of an answer is not the answer), unless it is a request or "I don't know"."""
-AUDIO_UNSURE_S = 1.0
-"""A finished-sounding answer whose voice sounds unfinished to the audio model."""
+"""A story or an explanation in fewer words than this may be only its first sentence."""
 
 
 def wait_after(
     text: str,
     *,
-    brief: bool,
+    ask: Ask,
     profile: PauseProfile,
     audio_unfinished: bool = False,
 ) -> Wait:
     """How long to wait in the current pause before replying.
 
-    ``brief``: the moment calls for a short reply (the greeting's "are you ready?", an end
-    confirmation) rather than an answer. ``audio_unfinished``: the audio end-of-turn model
-    thinks the voice has not finished. Where the two aims conflict the choice is never
-    to cut a candidate off mid-thought: unfinished words always wait long."""
+    ``ask``: what the question on the table asked for. ``audio_unfinished``: the audio
+    end-of-turn model thinks the voice has not finished. Unfinished words always wait
+    long (never cut a candidate off mid-thought); finished words never do: at most
+    ``SHORT_STORY_CAP_S``, for a short answer to a question that asked for more."""
     mid = profile.longest_typical(profile.mid_sentence)
     between = profile.longest_typical(profile.between_sentences)
     if not answer_complete(text):
         seconds = UNFINISHED_S if mid is None else max(UNFINISHED_S, mid + MARGIN_S)
         return Wait(min(seconds, MAX_WAIT_S), "unfinished words")
-    if brief or text.strip().endswith("?") or classify(text) is not Intent.ANSWER:
-        return Wait(FINISHED_S, "a brief reply or a request")
-    if len(words(text)) < SHORT_ANSWER_WORDS:
-        return Wait(UNFINISHED_S, "too short to be the whole answer")
-    seconds = ANSWER_FINISHED_S if between is None else max(ANSWER_FINISHED_S, between + MARGIN_S)
+    if ask is Ask.BRIEF or text.strip().endswith("?") or classify(text) is not Intent.ANSWER:
+        return Wait(BRIEF_S, "a brief reply or a request")
+    rhythm = 0.0 if between is None else between + MARGIN_S
+    if ask is Ask.STORY and len(words(text)) < SHORT_ANSWER_WORDS:
+        seconds = max(SHORT_STORY_S, rhythm)
+        return Wait(min(seconds, SHORT_STORY_CAP_S), "a short answer to a question asking for more")
+    seconds = max(ANSWER_FINISHED_S, rhythm)
     if audio_unfinished:
         seconds = max(seconds, AUDIO_UNSURE_S)
     return Wait(min(seconds, FINISHED_CAP_S), "a finished answer")
