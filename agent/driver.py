@@ -1,9 +1,14 @@
 """Binds an interview runtime to a running ``AgentSession``: events in, effects out.
 
 LiveKit events become machine events (committed messages, finished replies, who is
-speaking, errors, the session closing); machine effects become LiveKit actions (a gentle
-prompt after a long silence, a farewell, the end of the session). ``ended`` is set once
-the interview is over and its last words have been spoken.
+speaking, errors, the session closing, the candidate leaving); machine effects become
+LiveKit actions (a gentle prompt after a long silence, a farewell, the end of the
+session). ``ended`` is set once the interview is over and its last words have been spoken.
+
+A candidate who leaves in the middle of speaking keeps their words: speech-to-text is
+asked to finish the utterance and given ``LEAVE_GRACE_S`` for its final words; those (or,
+failing them, the last interim words, marked partial) are recorded as the candidate's
+turn before the interview hears of the leave.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,6 +29,7 @@ from livekit.agents.voice.events import (
     ConversationItemAddedEvent,
     ErrorEvent,
     SpeechCreatedEvent,
+    UserInputTranscribedEvent,
     UserStateChangedEvent,
 )
 from livekit.agents.voice.speech_handle import SpeechHandle
@@ -29,6 +37,8 @@ from livekit.agents.voice.speech_handle import SpeechHandle
 from prompts import render
 from stages.machine import Effect, Ended, SilencePrompt, StageChanged
 
+from .heard import HeardWords, LastWords
+from .interviewer import Interviewer
 from .runtime import InterviewRuntime, agent_spoke
 
 logger = logging.getLogger("interview.driver")
@@ -48,6 +58,9 @@ FAREWELL_TIMEOUT_S = 15.0
 CLOSE_GRACE_S = 2.0
 SILENT_ENDINGS = ("candidate_left", "worker_shutdown")
 """Endings nobody is there to hear (no farewell)."""
+LEAVE_GRACE_S = 1.5
+"""How long after the candidate left the final words of what they were saying may take
+(ended early when they come)."""
 WITHDRAWN = "another interviewer is running in this room"
 """``end_reason`` of a job that leaves a room another interviewer already serves."""
 
@@ -75,8 +88,14 @@ class SessionDriver:
         self._llm_retries = 0
         self._retry: asyncio.Task[None] | None = None
         """The request for a failed reply, while it runs (tracked with the other tasks)."""
+        self.heard = HeardWords()
+        """The candidate's words heard and not yet committed as a turn."""
+        self._leaving: asyncio.Task[None] | None = None
+        """The candidate left: their last words are being waited for."""
+        self._left_for_good = False
         runtime.on_effects(self._on_effects)
         session.on("conversation_item_added", self._on_item)
+        session.on("user_input_transcribed", self._on_transcribed)
         session.on("speech_created", self._on_speech)
         session.on("user_state_changed", self._on_user_state)
         session.on("agent_state_changed", self._on_agent_state)
@@ -129,7 +148,13 @@ class SessionDriver:
     # ------------------------------------------------------------ LiveKit events
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
-        self.runtime.item_added(ev.item)  # type: ignore[arg-type]
+        item = ev.item
+        if item.type == "message" and item.role == "user":
+            self.heard.committed(item.text_content or "")
+        self.runtime.item_added(item)  # type: ignore[arg-type]
+
+    def _on_transcribed(self, ev: UserInputTranscribedEvent) -> None:
+        self.heard.transcribed(ev.transcript, final=ev.is_final, at=ev.created_at)
 
     def _on_speech(self, ev: SpeechCreatedEvent) -> None:
         handle = ev.speech_handle
@@ -142,6 +167,7 @@ class SessionDriver:
         self.publish_state()
 
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
+        self.heard.speaking(ev.new_state == "speaking", at=ev.created_at)
         self.runtime.speaking("candidate", ev.new_state == "speaking")
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
@@ -182,15 +208,95 @@ class SessionDriver:
 
     def _on_close(self, ev: CloseEvent) -> None:
         rt = self.runtime
+        leaving = self._leaving is not None and not self._leaving.done()
+        if leaving and self._leaving is not None:
+            self._leaving.cancel()  # speech-to-text is closed: what was heard is all there is
+        left = leaving or ev.reason == CloseReason.PARTICIPANT_DISCONNECTED
         if not rt.terminal:
+            if left:
+                self._keep_last_words()
             if ev.reason == CloseReason.ERROR:
                 rt.fail("session closed on error")
-            elif ev.reason == CloseReason.PARTICIPANT_DISCONNECTED:
+            elif left:
                 rt.candidate_left(final=True)
             else:
                 rt.shutdown()
         rt.mark_ended()
         self.ended.set()
+
+    # ------------------------------------------------------------ the candidate leaving
+
+    def candidate_left(self, *, final: bool) -> None:
+        """The candidate left the room (``final``: for good, no reconnect). What they were
+        saying is finished by speech-to-text within ``LEAVE_GRACE_S`` and recorded as
+        their turn; then the interview hears of the leave."""
+        self._left_for_good = final or (self._leaving_now() and self._left_for_good)
+        if self._left_for_good:
+            self.runtime.candidate_leaving()
+        if not self._leaving_now():
+            self._leaving = self._spawn(self._leave(), "interview-candidate-left")
+
+    def candidate_returned(self) -> None:
+        """The candidate is back (after a dropped connection): their turn goes on. (One
+        who left for good is not: the interview ends, a new job may continue it.)"""
+        if self._leaving_now():
+            if self._left_for_good:
+                return
+            if self._leaving is not None:
+                self._leaving.cancel()
+        self.runtime.candidate_returned()
+
+    async def leave_settled(self) -> None:
+        """Until a leave in progress has been passed on to the interview."""
+        if self._leaving is not None:
+            await asyncio.wait([self._leaving])
+
+    def _leaving_now(self) -> bool:
+        return self._leaving is not None and not self._leaving.done()
+
+    async def _leave(self) -> None:
+        began = time.monotonic()
+        final_came: bool | None = None
+        if not self.runtime.terminal and self.heard.awaiting_final():
+            self._end_speech()
+            final_came = await self.heard.settled(LEAVE_GRACE_S)
+        waited = time.monotonic() - began
+        words = self._keep_last_words()
+        self.runtime.candidate_left(final=self._left_for_good)
+        logger.info(
+            "candidate left",
+            extra={
+                "for_good": self._left_for_good,
+                "waited_s": round(waited, 3),
+                "final_words_came": final_came,
+                "last_words": "none" if words is None else "partial" if words.partial else "final",
+                "last_words_count": len(words.text.split()) if words is not None else 0,
+            },
+        )
+
+    def _end_speech(self) -> None:
+        """Ask speech-to-text to finish the utterance it holds (no more audio will come)."""
+        try:
+            agent = self.session.current_agent
+        except RuntimeError:
+            return
+        if isinstance(agent, Interviewer):
+            agent.end_speech()
+
+    def _keep_last_words(self) -> LastWords | None:
+        """Record the words heard and never committed as the candidate's turn (never
+        raises: whatever the words, the leave goes on)."""
+        try:
+            words = self.heard.take(time.time())
+            if words is not None:
+                self.runtime.candidate_last_words(
+                    f"heard-{uuid.uuid4().hex[:12]}", words.text,
+                    started_at=words.started_at, ended_at=words.ended_at, partial=words.partial,
+                )  # fmt: skip
+            return words
+        except Exception as e:
+            logger.error("the candidate's last words were not recorded: %s", type(e).__name__)
+            return None
 
     # ------------------------------------------------------------ effects
 

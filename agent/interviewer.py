@@ -23,6 +23,7 @@ from interview.recordings import AnswerRecorder
 from stages.machine import NonAnswer
 
 from .runtime import InterviewRuntime
+from .speech_end import SpeechEnd
 
 _REFUSALS = {
     "not_skippable": "Not skipped: this part of the interview cannot be skipped.",
@@ -87,6 +88,7 @@ class Interviewer(Agent):
         self.runtime = runtime
         self.recorder = recorder
         """Keeps the answers' audio when the candidate agreed (``record_audio``)."""
+        self.speech_end = SpeechEnd()
         self._greeting: SpeechHandle | None = None
         self._entered = asyncio.Event()
 
@@ -95,7 +97,12 @@ class Interviewer(Agent):
     ) -> AsyncIterable[stt.SpeechEvent]:
         if self.recorder is not None:
             audio = _recorded(audio, self.recorder)
-        return Agent.default.stt_node(self, audio, model_settings)
+        return Agent.default.stt_node(self, self.speech_end.audio(audio), model_settings)
+
+    def end_speech(self) -> None:
+        """The candidate's audio has stopped for good (they left): have speech-to-text
+        finish the utterance it holds, so its final words come."""
+        self.speech_end.request()
 
     async def on_enter(self) -> None:
         self.runtime.start()
@@ -118,6 +125,8 @@ class Interviewer(Agent):
         rt = self.runtime
         rt.commit_candidate_turns(chat_ctx)
         if rt.terminal and rt.ended_by != "candidate_request":
+            return
+        if rt.leaving:  # their last words came after they hung up: nobody to answer
             return
         ctx = rt.llm_context(chat_ctx)
         async for chunk in Agent.default.llm_node(self, ctx, tools, model_settings):

@@ -48,7 +48,7 @@ from .config import (
     prices_for,
     store_for,
 )
-from .driver import WITHDRAWN
+from .driver import WITHDRAWN, SessionDriver
 from .log import install_redaction, register_secret
 from .providers import ProviderKeys, assessor_for
 from .questions import stored_questions
@@ -365,6 +365,7 @@ async def run_interview(
     )
 
     async def on_shutdown(reason: str) -> None:
+        await interview.driver.leave_settled()  # the words of a candidate who just left
         if rt.candidate_away:  # the room closed while waiting for a reconnect
             rt.candidate_left(final=True)
         try:
@@ -375,7 +376,7 @@ async def run_interview(
             await store.aclose()
 
     ctx.add_shutdown_callback(on_shutdown)
-    _watch_room(ctx.room, rt, started_at)
+    _watch_room(ctx.room, rt, interview.driver, started_at)
     if not console:
         await _announce(ctx, identity.interview_id, started_at)
     logger.info(
@@ -395,18 +396,21 @@ async def run_interview(
     ctx.shutdown(reason=f"interview ended: {rt.ended_by}")
 
 
-def _watch_room(room: rtc.Room, rt: InterviewRuntime, started_at: str) -> None:
+def _watch_room(
+    room: rtc.Room, rt: InterviewRuntime, driver: SessionDriver, started_at: str
+) -> None:
     """The room's comings and goings, as the interview sees them."""
 
     def on_left(p: rtc.RemoteParticipant) -> None:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
-            # left on purpose (hung up, removed): ends now; a dropped connection: grace
+            # left on purpose (hung up, removed): ends once their last words are in; a
+            # dropped connection: grace
             final = p.disconnect_reason in LEFT_ON_PURPOSE
-            rt.candidate_left(final=final)
+            driver.candidate_left(final=final)
 
     def on_joined(p: rtc.RemoteParticipant) -> None:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
-            rt.candidate_returned()
+            driver.candidate_returned()
         else:
             yield_to(p)
 

@@ -14,7 +14,7 @@ class _Strict(BaseModel):
 
 class ConversationMessage(_Strict):
     """One turn (speech-to-text fragments of one turn merged), tagged with the stage
-    active when it started. The three flags are present only when they apply."""
+    active when it started. The four flags are present only when they apply."""
 
     role: Literal["agent", "candidate"]
     text: str
@@ -32,6 +32,11 @@ class ConversationMessage(_Strict):
     )
     transcription_gap: Literal[True] | SkipJsonSchema[None] = Field(
         default=None, description="speech-to-text lost some of this turn's words"
+    )
+    partial: Literal[True] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="on a candidate turn that ends with speech-to-text's interim words: the "
+        "candidate left before the final transcript came (always with transcription_gap)",
     )
 
 

@@ -33,6 +33,7 @@ from stages.machine import (
     StageChanged,
 )
 from stages.metadata import InterviewMetadata
+from stages.text import clean_text
 from stages.transcript import Message, Role, Transcript, iso, parse_iso
 
 SECONDS_PER_SPOKEN_WORD = 0.35
@@ -162,6 +163,9 @@ class Interview:
         """The interviewer's reply was cut off by the candidate going on: their next words
         continue the answer (one message, one answer)."""
         self._stage_of_turn: dict[str, str] = {}
+        self.leaving = False
+        """The candidate left the room for good; the interview has not been told yet
+        (their last words are being waited for): no reply is wanted."""
         self._ignored_replies: set[str] = set()
         self._listeners: list[Callable[[list[Effect]], None]] = []
         self._message_listeners: list[Callable[[str], None]] = []
@@ -183,11 +187,21 @@ class Interview:
 
     # ------------------------------------------------------------ turns (plain events)
 
-    def candidate_turn(self, turn_id: str, text: str, at: float) -> list[Effect]:
+    def candidate_turn(
+        self,
+        turn_id: str,
+        text: str,
+        at: float,
+        *,
+        ended_at: float | None = None,
+        partial: bool = False,
+    ) -> list[Effect]:
         """The candidate finished a turn (``text``, so far): recorded in the transcript and
         counted by the machine, in the stage active now, once. The words may still change
         before LiveKit commits the turn (:meth:`record_message` confirms them); a newer
-        draft of the same turn replaces this one and is not counted again."""
+        draft of the same turn replaces this one and is not counted again.
+
+        ``partial``: the words are speech-to-text's interim ones (the final never came)."""
         if turn_id in self._stage_of_turn:
             return []
         current = self.machine.current
@@ -195,7 +209,7 @@ class Interview:
         continues, self._answer_goes_on = self._answer_goes_on, False
         msg = self.transcript.add(
             item_id=turn_id, role="candidate", text=text, stage=stage, started_at=at,
-            draft=True, continues=continues,
+            ended_at=ended_at, draft=True, continues=continues, partial=partial,
         )  # fmt: skip
         stage = msg.stage if msg is not None else stage
         if stage is not None:
@@ -354,9 +368,33 @@ class Interview:
     def client_end(self, *, request_id: str | None = None) -> list[Effect]:
         return self.apply(self.machine.client_end(request_id=request_id))
 
+    def candidate_leaving(self) -> None:
+        """The candidate has left the room for good; :meth:`candidate_left` follows once
+        their last words are in. No reply is wanted any more (``leaving``)."""
+        self.leaving = True
+
     def candidate_left(self, *, final: bool) -> list[Effect]:
-        """The candidate left the room; ``final``: no reconnect is possible."""
+        """The candidate left the room; ``final``: no reconnect is possible. Their words
+        heard but not yet committed as a turn are recorded first
+        (:meth:`candidate_last_words`)."""
+        self.leaving = False
         return self.apply(self.machine.participant_left(final=final))
+
+    def candidate_last_words(
+        self, turn_id: str, text: str, *, started_at: float, ended_at: float, partial: bool
+    ) -> list[Effect]:
+        """What speech-to-text heard of the candidate's turn when they left, never
+        committed as a turn: recorded as that turn and counted once. It is a draft: if
+        the turn is committed after all, its words replace these (never both).
+        ``partial``: only interim words were heard. Empty words record nothing."""
+        if not clean_text(text).strip():
+            return []
+        effects = self.candidate_turn(
+            turn_id, text, started_at, ended_at=max(started_at, ended_at), partial=partial
+        )
+        for listener in self._message_listeners:
+            listener("candidate")
+        return effects
 
     def candidate_returned(self) -> None:
         self.machine.participant_returned()

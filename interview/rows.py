@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from feedback.report import computed_feedback, failed_feedback, offline_feedback
 from persistence import REVISIONS_PER_GENERATION, FeedbackRecord, InterviewRecord
 from stages.text import clean_json
-from stages.transcript import conversation_json, iso
+from stages.transcript import Message, conversation_json, iso
 
 from .cost import PriceTable, carried_items, estimate, load_prices, usage_items
 from .record import Interview
@@ -209,11 +209,18 @@ def build_interview(rt: Interview, facts: SessionFacts, *, revision: int) -> Int
     return record
 
 
+def _as_heard(messages: list[Message]) -> list[Message]:
+    """The messages as feedback judges them: a partial turn (the candidate left before
+    its final words came) is one with words unheard, never held against it."""
+    return [dataclasses.replace(m, transcription_gap=True) if m.partial else m for m in messages]
+
+
 def build_feedback(rt: Interview, facts: SessionFacts) -> FeedbackRecord:
     """The computed ``feedback`` row (raises on a bug: callers isolate it)."""
     m = rt.machine
+    messages = _as_heard(rt.transcript.messages)
     computed = computed_feedback(
-        rt.transcript.messages,
+        messages,
         m.stages,
         m.plan,
         rt.planned,
@@ -221,7 +228,7 @@ def build_feedback(rt: Interview, facts: SessionFacts) -> FeedbackRecord:
         jd_terms=rt.bank.terms_in(rt.md.job_description),
         find=rt.bank.find,
     )
-    data = offline_feedback(rt.transcript.messages, computed, m.plan)
+    data = offline_feedback(messages, computed, m.plan)
     return FeedbackRecord(user_id=rt.md.user_id, feedback_data=clean_json(data))
 
 

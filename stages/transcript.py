@@ -46,6 +46,10 @@ class Message:
     transcription_gap: bool = False
     """A candidate turn of which some words were lost: speech-to-text failed while the
     candidate was speaking and had to reconnect."""
+    partial: bool = False
+    """A candidate turn that ends with speech-to-text's interim words: the candidate left
+    before the final transcript of what they were saying came (some words may be wrong
+    or missing, so it is saved with ``transcription_gap`` too)."""
     parts: dict[str, str] = field(default_factory=dict)
     """The text of each item merged into this turn, by item id, in order."""
     drafts: set[str] = field(default_factory=set)
@@ -65,10 +69,12 @@ class Message:
             "ended_at": iso(self.ended_at),
             "interrupted": self.interrupted,
         }
-        if self.transcription_gap:
+        if self.transcription_gap or self.partial:
             out["transcription_gap"] = True
         if self.role == "candidate" and self.request:
             out["request"] = True
+        if self.role == "candidate" and self.partial:
+            out["partial"] = True
         if self.role == "agent" and not self.question:
             out["question"] = False
         return out
@@ -89,6 +95,7 @@ class Message:
             request=bool(data.get("request")),
             question=data.get("question") is not False,
             transcription_gap=bool(data.get("transcription_gap")),
+            partial=role == "candidate" and data.get("partial") is True,
         )
 
 
@@ -129,6 +136,7 @@ class Transcript:
         interrupted: bool = False,
         draft: bool = False,
         continues: bool = False,
+        partial: bool = False,
     ) -> Message | None:
         """Add an item; returns its message when something was recorded or confirmed
         (``None`` for an empty item or one already recorded).
@@ -138,7 +146,10 @@ class Transcript:
         candidate item that follows an unconfirmed draft replaces it.
 
         ``continues``: the candidate went on with their last answer after the interviewer
-        had started (and was cut off): the words join that answer's message."""
+        had started (and was cut off): the words join that answer's message.
+
+        ``partial``: a candidate item of interim words only (the final never came); the
+        message is partial while they are its last words."""
         text = clean_text(text).strip()
         end = ended_at if ended_at is not None else started_at
         if item_id in self._seen:
@@ -163,6 +174,7 @@ class Transcript:
             last.parts[item_id] = text
             last.ended_at = max(last.ended_at, end)
             last.interrupted = interrupted
+            last.partial = partial and role == "candidate"
             if draft:
                 last.drafts.add(item_id)
             last._join()
@@ -177,6 +189,7 @@ class Transcript:
             item_ids=[item_id],
             parts={item_id: text},
             drafts={item_id} if draft else set(),
+            partial=partial and role == "candidate",
         )
         self.messages.append(msg)
         return msg

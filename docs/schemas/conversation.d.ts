@@ -10,7 +10,7 @@ export interface Conversation {
 }
 /**
  * One turn (speech-to-text fragments of one turn merged), tagged with the stage
- * active when it started. The three flags are present only when they apply.
+ * active when it started. The four flags are present only when they apply.
  *
  * This interface was referenced by `Conversation`'s JSON-Schema
  * via the `definition` "ConversationMessage".
@@ -40,6 +40,10 @@ export interface ConversationMessage {
    * speech-to-text lost some of this turn's words
    */
   transcription_gap?: true;
+  /**
+   * on a candidate turn that ends with speech-to-text's interim words: the candidate left before the final transcript came (always with transcription_gap)
+   */
+  partial?: true;
 }
 /**
  * This interface was referenced by `Conversation`'s JSON-Schema

@@ -8,6 +8,7 @@ import time
 import uuid
 import wave
 
+import numpy as np
 from livekit import api
 
 from ..otlp_collector import OtlpCollector
@@ -36,6 +37,30 @@ def saved_row(stack, interview_id: str) -> dict:
 
 def candidate_said(row: dict) -> list[str]:
     return [m["text"] for m in row["conversation"]["messages"] if m["role"] == "candidate"]
+
+
+def holds_words_of(message: dict, line: str) -> bool:
+    """The message is ``line`` as speech-to-text finished it, or (marked partial, and so
+    with words unheard) the interim words of it: its first words, at least two."""
+    if not message.get("partial"):
+        return message["text"] == line
+    said = message["text"].split()
+    return message["transcription_gap"] and len(said) >= 2 and said == line.split()[: len(said)]
+
+
+async def saved_soon(stack, interview_id: str, worker, limit_s: float = 10.0) -> dict:
+    """The row once the interview has ended and been saved (a hang-up saves in seconds)."""
+    left = time.monotonic()
+    while not (row := saved_row(stack, interview_id)) or row["ended_by"] is None:
+        assert time.monotonic() - left < limit_s, f"not saved:\n{worker.tail()}"
+        await asyncio.sleep(0.1)
+    return row
+
+
+def voiced_part(samples: np.ndarray) -> np.ndarray:
+    """Speech without espeak-ng's trailing silence: it ends with the last word."""
+    loud = (np.abs(samples.astype(np.int32)) > 500).nonzero()[0]
+    return samples[: int(loud[-1]) + 1] if loud.size else samples
 
 
 async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candidate_leaves(
@@ -74,15 +99,15 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
         await candidate.wait_until_quiet()
         # the candidate hangs up in the middle of an answer
         await candidate.say(said[2][: len(said[2]) // 2])
-        left = time.monotonic()
     finally:
         await candidate.leave()
-    while not (row := saved_row(supabase_stack, interview_id)) or row["ended_by"] is None:
-        assert time.monotonic() - left < 10, f"not saved:\n{worker.tail()}"
-        await asyncio.sleep(0.2)
+    row = await saved_soon(supabase_stack, interview_id, worker)
     assert row["ended_by"] == "candidate_left"
     assert row["user_id"] == rig.user_id and row["room_name"] == room
     assert candidate_said(row)[:2] == LINES[:2]
+    # ... and what they were saying is kept: their last message holds it
+    last = [m for m in row["conversation"]["messages"] if m["role"] == "candidate"][-1]
+    assert last["stage"] == "experience" and holds_words_of(last, LINES[2]), last
     assert [s["id"] for s in row["conversation"]["stages"] if s["status"] == "skipped"] == [
         "introduction"
     ]
@@ -94,6 +119,45 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
     finally:
         await collector.__aexit__(None, None, None)
     await recorded(supabase_stack, interview_id, rig.user_id, recordings, said[1])
+
+
+ANSWER = "I have built payment services in Python for five years."
+LEAVES_MS = (0, 100, 300, 600)
+
+
+async def test_the_words_of_a_candidate_who_hangs_up_right_after_speaking_are_saved(
+    livekit_server, supabase_stack, make_rig, tmp_path
+):
+    """Four short interviews on one worker: the candidate answers the greeting with a
+    finished sentence and hangs up 0, 100, 300 or 600 ms after its last word. The saved
+    row ends with that sentence each time (as speech-to-text finished it, or its interim
+    words marked partial), saved within seconds of the hang-up."""
+    rig = await make_rig([ANSWER] * (2 * len(LEAVES_MS)))
+    worker = rig.worker(livekit_server)
+    await worker.wait_for("registered worker")
+    answer = voiced_part(speech(ANSWER, tmp_path))
+    measured = []
+    for leave_ms in LEAVES_MS:
+        room = f"hangup-{leave_ms}-{uuid.uuid4().hex[:6]}"
+        await dispatch(livekit_server, room, rig.agent_name, {"user_id": rig.user_id})
+        candidate = Candidate(livekit_server, room)
+        await candidate.join(token(livekit_server, room, "ada"))
+        try:
+            interview_id = await candidate.greeted()
+            await candidate.say(answer)
+            await asyncio.sleep(leave_ms / 1000)  # the hang-up, this long after the last word
+            left = time.monotonic()
+        finally:
+            await candidate.leave()
+        row = await saved_soon(supabase_stack, interview_id, worker)
+        saved_after = time.monotonic() - left
+        assert row["ended_by"] == "candidate_left", leave_ms
+        said = [m for m in row["conversation"]["messages"] if m["role"] == "candidate"]
+        assert said and holds_words_of(said[-1], ANSWER), (leave_ms, said)
+        await worker.wait_for("candidate left", count=len(measured) + 1)
+        leave = [r for r in worker.records() if r.get("message") == "candidate left"][-1]
+        measured.append((leave_ms, leave["waited_s"], leave["last_words"], round(saved_after, 2)))
+    print("leave ms, waited for the final s, last words, saved after s:", *measured, sep="\n")
 
 
 async def recorded(stack, interview_id: str, user: str, root, spoken) -> None:
