@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 LIVEKIT_COMMANDS = ("dev", "start", "console", "connect", "download-files")
 USAGE = """usage: python -m agent COMMAND [options]
   dev | start       run the worker (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)
-  console [--text]  talk to the interviewer in this terminal
+  console [--text] [--log-level debug|info|warning|error]
+                    talk to the interviewer in this terminal (logs: warnings only)
   simulate          a scripted interview:
                     --script FILE [--metadata FILE] [--offline] [--json] [--room NAME]
   report ROOM|ID [--format md|html]  the saved feedback report for a person
@@ -81,6 +82,84 @@ def _livekit(argv: list[str]) -> int:
     sys.argv = [sys.argv[0], *argv]
     lk_cli.run_app(build_server(settings))
     return 0
+
+
+def _console(argv: list[str]) -> int:
+    """LiveKit's console with the conversation as a chat, warnings only from the logs
+    unless ``--log-level`` says otherwise; ends by itself once the interview is saved and
+    says where (exit 1 when it waits in the outbox)."""
+    from . import console
+
+    problem = console.portaudio_problem()
+    if problem is not None:  # before LiveKit imports sounddevice: one line, no traceback
+        return _fail(problem, 1)
+    parser = argparse.ArgumentParser(prog="python -m agent console", add_help=False)
+    parser.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=tuple(console.LOG_LEVELS),
+        default=console.DEFAULT_LOG_LEVEL,
+    )
+    args, livekit_args = parser.parse_known_args(argv)
+    try:
+        settings = load_settings()
+        prices_for(settings)
+        _share_metrics(settings)
+    except ConfigError as e:
+        return _fail(str(e))
+    voiceless = not (settings.openai_api_key and settings.deepgram_api_key)
+    problem = console.voice_problem(livekit_args, voiceless=voiceless)
+    if problem is not None:
+        return _fail(problem)
+    install_redaction()
+    from livekit.agents import cli as lk_cli
+
+    from .worker import build_server
+
+    console.show_chat()
+    level = console.LOG_LEVELS[args.log_level]
+    sys.argv = [sys.argv[0], "console", *livekit_args, "--log-level", level]
+    try:
+        lk_cli.run_app(build_server(settings))
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            return e.code if isinstance(e.code, int) else 1
+    finally:
+        console.quiet_teardown()
+    interview_id = console.interview_id()
+    return 0 if interview_id is None else _report_saved(settings, interview_id)
+
+
+def _report_saved(settings: Settings, interview_id: str) -> int:
+    """Where the console's interview was saved (as ``simulate`` says it)."""
+
+    async def lookup() -> tuple[InterviewStore, Any]:
+        store = store_for(settings)
+        try:
+            return store, await store.get(interview_id)
+        finally:
+            await store.aclose()
+
+    try:
+        store, saved = asyncio.run(lookup())
+    except (ConfigError, StoreError):
+        saved = None
+    if saved is None or saved.interview.ended_by is None:
+        return _fail(_kept_in_outbox(settings), 1)
+    print(f"\n{_saved_to(store, settings, interview_id)}")
+    return 0
+
+
+def _saved_to(store: InterviewStore, settings: Settings, interview_id: str) -> str:
+    where = store.name if store.name != "sqlite" else f"sqlite ({settings.interview_db_path})"
+    return f"saved to {where} as interview {interview_id}"
+
+
+def _kept_in_outbox(settings: Settings) -> str:
+    return (
+        "the store is unreachable: the interview is kept in the outbox "
+        f"({settings.interview_outbox_path}); run 'python -m agent outbox flush' later"
+    )
 
 
 def _share_metrics(settings: Settings) -> None:
@@ -175,15 +254,9 @@ def _print_simulation(
         print()
         print(render.markdown(result.row, result.feedback), end="")
     if result.interview_id is None:
-        where = settings.interview_outbox_path
-        return _fail(
-            f"the store is unreachable: the interview is kept in the outbox ({where}); "
-            "run 'python -m agent outbox flush' later",
-            1,
-        )
+        return _fail(_kept_in_outbox(settings), 1)
     if not as_json:
-        where = store.name if store.name != "sqlite" else f"sqlite ({settings.interview_db_path})"
-        print(f"\nsaved to {where} as interview {result.interview_id}")
+        print(f"\n{_saved_to(store, settings, result.interview_id)}")
     return 0
 
 
@@ -341,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     command = argv[0]
+    if command == "console":
+        return _console(argv[1:])
     if command in LIVEKIT_COMMANDS:
         return _livekit(argv)
     if command == "simulate":

@@ -158,12 +158,17 @@ async def entrypoint(ctx: JobContext) -> None:
         except MetadataError as e:
             await _refuse(ctx, e.code, str(e))
             return
+        from .console import interview_over, interview_started
+
         store = store_for(settings)
+        identity = InterviewIdentity.new(ctx.room.name)
+        interview_started(identity.interview_id)  # the console says where it was saved
         await run_interview(
             ctx, settings, md, console=True, store=store,
             outbox=Outbox(settings.interview_outbox_path),
-            identity=InterviewIdentity.new(ctx.room.name), resumed=None,
+            identity=identity, resumed=None,
         )  # fmt: skip
+        interview_over()  # saved: the console ends by itself
         return
     await _dispatched(ctx, settings)
 
