@@ -175,7 +175,7 @@ ANSWER_FINISHED_S = 0.9
 FINISHED_CAP_S = 1.2
 """The most a finished answer waits, however slowly this candidate speaks (its reply then
 starts within about 1.5 s of the end of the voice)."""
-AUDIO_UNSURE_S = 1.1
+AUDIO_UNSURE_S = 1.0
 """A finished answer whose voice sounds unfinished to the audio model."""
 SHORT_STORY_S = 1.9
 """A short answer, in finished words, to a question that asked for a story or an
