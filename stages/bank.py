@@ -375,6 +375,6 @@ class QuestionBank:
         return [*own, *generic] if src.generic_kind_too else list(own)
 
     def phrase(self, kind: str, index: int) -> str:
-        """A fixed phrase (follow-up, acknowledgement) chosen by index, cycling."""
+        """A fixed phrase (an acknowledgement) chosen by index, cycling."""
         pool = self.generic[kind]
         return pool[index % len(pool)]

@@ -147,21 +147,22 @@ def words(text: str) -> list[str]:
 
 
 def classify(text: str, *, pending_end: bool = False, invites_questions: bool = False) -> Intent:
-    """What a candidate utterance asks for. Long utterances are always answers.
+    """What a candidate utterance asks for. Long utterances are always answers (and,
+    when an end is waiting to be confirmed, a sign to carry on).
 
     ``invites_questions``: the utterance answers a stage where the candidate asks the
     questions (a question there is expected, "no" means "no more questions")."""
     low = " ".join(words(text))
     if low and _INSTRUCTION.search(low):
         return Intent.ASIDE
-    if not low or len(low.split()) > CONTROL_MAX_WORDS:
-        return Intent.ANSWER
-    if pending_end:
-        if _DENY.search(low):
+    if pending_end:  # only a clear yes ends it; answering on means the interview goes on
+        if not low or len(low.split()) > CONTROL_MAX_WORDS or _DENY.search(low):
             return Intent.DENY
         if _CONFIRM.search(low) or _END.search(low):
             return Intent.CONFIRM
         return Intent.DENY
+    if not low or len(low.split()) > CONTROL_MAX_WORDS:
+        return Intent.ANSWER
     if _END.search(low):
         return Intent.END
     if _SKIP.search(low):
@@ -201,18 +202,36 @@ OFFLINE_LINES: dict[str, str] = {
     ),
     "dont_know": "That's okay, it happens in real interviews too.",
     "move_on": "No problem at all, let's move on.",
-    "star_example": "Could you walk me through one specific time that happened?",
-    "star_action": "What did you do yourself, step by step?",
-    "star_result": "How did it turn out in the end?",
-    "progress": "Your detailed feedback comes at the end, so let's carry on:",
-    "aside": "Let's keep to the interview; your questions come at the end. So:",
+    "progress": "Your detailed feedback comes at the end, so let's carry on with my question.",
+    "aside": (
+        "Let's keep to the interview; your questions come at the end. So, back to my question."
+    ),
     "moment": "Of course, take your time. Just start whenever you're ready.",
-    "confirm_end": "Just to confirm: would you like to end the interview now?",
-    "continue": "Great, let's continue.",
-    "anything_else": "Is there anything else you'd like to ask?",
+    "confirm_end": "Just say yes to end the interview now, or no to carry on.",
+    "continue": "Great, let's continue where we left off.",
+    "anything_else": "Ask another if you like, or tell me that's all.",
+    "tell_more": "Tell me anything you would add to that.",
     "goodbye": "Thank you for your time today. Goodbye!",
     "candidate_question": (
         "That's a good question to ask. In a real interview, the interviewer would answer "
         "it here, so keep it on your list."
     ),
 }
+"""What the offline interviewer says. None of these asks a question: a line that asks
+one is in :data:`OFFLINE_QUESTIONS`, so that it can be worded anew each time."""
+
+OFFLINE_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "confirm_end": (
+        "Just to confirm: would you like to end the interview now?",
+        "Do you want to stop the interview here?",
+        "Shall we end the interview at this point?",
+    ),
+    "anything_else": (
+        "Is there anything else you'd like to ask?",
+        "Do you have any other questions for me?",
+        "What else would you like to know about the role?",
+    ),
+}
+"""Questions the offline interviewer may ask more than once in an interview, in the
+wordings it takes in turn; once all were asked, it says the line of the same name in
+:data:`OFFLINE_LINES` (never the same question twice)."""

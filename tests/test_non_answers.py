@@ -82,9 +82,14 @@ def test_clarify_progress_and_asides_keep_the_question_open(tmp_path):
         stage, reply = reply_to(result, said)
         assert stage == "introduction"
         assert not re.search(r"\b\d+\s*(/|out of)\s*10\b|\bscore\b", reply, re.I), reply
-    assert first_question in reply_to(result, "How am I doing so far?")[1]
-    assert "feedback" in reply_to(result, "How am I doing so far?")[1].lower()
-    assert first_question in reply_to(result, "What's the salary for this job?")[1]
+    # a clarification asks the question again; a deferral or an aside goes back to it
+    # without asking it a second time
+    assert first_question in reply_to(result, "Sorry, what do you mean by that?")[1]
+    progress = reply_to(result, "How am I doing so far?")[1]
+    aside = reply_to(result, "What's the salary for this job?")[1]
+    assert "feedback" in progress.lower() and "back to my question" in aside
+    assert first_question not in progress and first_question not in aside
+    assert "?" not in progress + aside
     intro = stages(result)["introduction"]
     assert (intro["questions_asked"], intro["answers"]) == (2, 1)
 
