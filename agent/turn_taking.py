@@ -23,7 +23,8 @@ import time
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import AgentSession, inference
+from livekit.agents import AgentSession, inference, utils
+from livekit.agents.inference import TurnDetectorVersions
 from livekit.agents.language import LanguageCode
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 from livekit.agents.voice.events import (
@@ -180,13 +181,21 @@ class TurnWatch:
             )  # fmt: skip
 
 
+def eot_version() -> TurnDetectorVersions:
+    """The end-of-turn model: LiveKit Cloud's own where the worker is hosted there, else the
+    local one. (LiveKit's default also picks the cloud model in ``dev`` and ``console``,
+    which a self-hosted or offline worker cannot reach: development would then behave
+    unlike production, and the console warn at every start.)"""
+    return "v1" if utils.is_hosted() else "v1-mini"
+
+
 class InterviewTurnDetector:
     """LiveKit's end-of-turn model, with its opinion passed to the :class:`TurnWatch`
     before LiveKit reads the endpointing delay. (A LiveKit streaming turn detector.)"""
 
     def __init__(self, watch: TurnWatch, inner: Any | None = None) -> None:
         self.watch = watch
-        self.inner = inner if inner is not None else inference.TurnDetector()
+        self.inner = inner if inner is not None else inference.TurnDetector(version=eot_version())
 
     @property
     def model(self) -> str:
