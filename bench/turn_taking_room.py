@@ -181,10 +181,18 @@ async def one_interview(
     finally:
         await candidate.leave()
     said = await saved_answers(db, room)
+    # the cases of one interview say the same words, in order: each paused answer is the
+    # next message holding its first part, and it is one answer when that message holds
+    # the second part too
+    holding = iter([t for t in said if tail(cases[0].parts[0]) in t])
     for case in cases:
         if len(case.parts) == 2:
-            a, b = (" ".join(p.rstrip(".").split()[-3:]) for p in case.parts)
-            case.one_message = not any((a in t) != (b in t) for t in said)
+            first = next(holding, None)
+            case.one_message = first is not None and tail(case.parts[1]) in first
+
+
+def tail(part: str) -> str:
+    return " ".join(part.rstrip(".").split()[-3:])
 
 
 async def saved_answers(db: Path, room: str, limit_s: float = 30.0) -> list[str]:
