@@ -112,6 +112,14 @@ class AnswerRecorder:
             self._last_flush = at
             self._writer = asyncio.get_running_loop().create_task(self._flush())
 
+    async def flush(self) -> None:
+        """Wait until everything fed so far is in the spool, or the spool failed (then
+        ``failed`` says why). One write at a time: the spool's order is the audio's."""
+        if self._writer is not None:
+            await self._writer
+        self._writer = asyncio.get_running_loop().create_task(self._flush())
+        await self._writer
+
     async def _flush(self) -> None:
         chunks, self._pending = self._pending, []
         if not chunks:
@@ -148,9 +156,7 @@ class AnswerRecorder:
         """One WAV per answer (``spans``: each answer's speech start and end, ``None`` for
         one without timing); returns each answer's storage path (``None``: no audio).
         The spool is deleted either way."""
-        if self._writer is not None:
-            await self._writer
-        await self._flush()
+        await self.flush()
         try:
             if self.failed is not None or self.rate is None:
                 return [None] * len(spans)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import Callable
@@ -59,6 +60,7 @@ class FakeParticipant:
 
     rpc: dict[str, Callable[..., Any]] = field(default_factory=dict)
     published: list[tuple[str, str]] = field(default_factory=list)
+    _new_data: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def register_rpc_method(self, method_name: str, handler: Callable[..., Any]) -> None:
         self.rpc[method_name] = handler
@@ -68,3 +70,10 @@ class FakeParticipant:
     ) -> None:
         text = payload.decode() if isinstance(payload, bytes) else payload
         self.published.append((topic, text))
+        self._new_data.set()
+
+    async def published_until(self, done: Callable[[list[tuple[str, str]]], bool]) -> None:
+        """Until what has been published (``(topic, payload)``, in order) is ``done``."""
+        while not done(self.published):
+            self._new_data.clear()
+            await self._new_data.wait()

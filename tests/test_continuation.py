@@ -66,10 +66,14 @@ def checkpointed(outbox_path, interview_id: str) -> InterviewRecord | None:
     return InterviewRecord(**json.loads(row[0])) if row else None
 
 
-def candidate_count(rec: InterviewRecord | None) -> int:
+def replied_to(rec: InterviewRecord | None) -> int:
+    """How many candidate messages the checkpoint holds, when the agent's reply to the last
+    one is in it too (else one fewer)."""
     if rec is None:
         return 0
-    return sum(m["role"] == "candidate" for m in rec.conversation["messages"])
+    messages = rec.conversation["messages"]
+    said = sum(m["role"] == "candidate" for m in messages)
+    return said if messages and messages[-1]["role"] == "agent" else said - 1
 
 
 def lose_a_job(stack, outbox_path, identity: InterviewIdentity, metadata: str) -> InterviewRecord:
@@ -87,11 +91,10 @@ def lose_a_job(stack, outbox_path, identity: InterviewIdentity, metadata: str) -
             proc.stdin.write(line + "\n")
             proc.stdin.flush()
             deadline = time.monotonic() + 30
-            while candidate_count(checkpointed(outbox_path, identity.interview_id)) < n:
+            while replied_to(checkpointed(outbox_path, identity.interview_id)) < n:
                 assert time.monotonic() < deadline, "checkpoint never written"
                 time.sleep(0.05)
-        time.sleep(0.5)  # the reply to the last answer is checkpointed too
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(signal.SIGKILL)  # the reply to the last answer is checkpointed too
         proc.wait(10)
     finally:
         if proc.poll() is None:

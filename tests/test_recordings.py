@@ -130,12 +130,21 @@ def test_any_run_of_answers_and_frames_gives_each_answer_its_own_audio(answers, 
         asyncio.run(run(Path(d)))
 
 
+async def test_everything_heard_is_in_the_spool_once_flushed(tmp_path) -> None:
+    rec = AnswerRecorder(tmp_path, "iv")
+    audio = tone(440, 2.5)
+    await feed(rec, audio, T0)
+    await rec.flush()
+    assert rec.failed is None and rec.spool.read_bytes() == audio.tobytes()
+
+
 async def test_a_disk_that_fails_loses_the_audio_not_the_interview(tmp_path) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the recordings folder should be")
     rec = AnswerRecorder(blocked, "iv")
     at = await feed(rec, tone(440, 2.5), T0)
-    assert rec.failed is not None
+    await rec.flush()
+    assert rec.failed is not None and "NotADirectoryError" in rec.failed
     assert await rec.save_answers([(T0, at)], None) == [None]
 
 

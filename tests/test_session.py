@@ -169,6 +169,11 @@ def call(method: str, payload: str) -> rtc.RpcInvocationData:
     )
 
 
+def ended_state_sent(published: list[tuple[str, str]]) -> bool:
+    states = [json.loads(p) for topic, p in published if topic == STATE_TOPIC]
+    return bool(states) and states[-1]["status"] == "ended"
+
+
 async def test_rpc_skip_end_state_and_published_state():
     rt = runtime()
     participant = FakeParticipant()
@@ -220,7 +225,7 @@ async def test_rpc_skip_end_state_and_published_state():
         assert answer["status"] in ("ending", "ended")
         await asyncio.wait_for(driver.ended.wait(), 5)
         assert rt.machine.ended_by == "client_request"
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(participant.published_until(ended_state_sent), 5)
         states = [json.loads(p) for topic, p in participant.published if topic == STATE_TOPIC]
         assert states[-1]["status"] == "ended"
         for published in states:  # docs/schemas/interview-state.schema.json

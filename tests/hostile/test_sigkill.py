@@ -19,6 +19,9 @@ pytestmark = pytest.mark.hostile
 
 RUNS = 50
 PARALLEL = 5
+WAIT_S = 180
+"""Longest wait for a checkpoint: only a job that is stuck takes this long, even with its
+four neighbours starting up on a busy machine."""
 LINES = [
     "Yes, I'm ready to begin.",
     "I am a data engineer with six years of experience building pipelines in Python.",
@@ -59,16 +62,21 @@ def one_run(base, n: int, seed: int) -> dict:
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, env=env, cwd=work,
     )  # fmt: skip
     sent = rng.randint(0, len(LINES))
-    try:
-        deadline = time.monotonic() + 60
-        while _checkpoint(work / "o.db") is None:  # the greeting is checkpointed
-            assert time.monotonic() < deadline, "no greeting checkpoint"
+
+    def wait_for_checkpoint(lines: int, what: str) -> None:
+        deadline = time.monotonic() + WAIT_S
+        while (said := _checkpoint(work / "o.db")) is None or len(said) < lines:
+            assert time.monotonic() < deadline, what
             time.sleep(0.05)
-        for line in LINES[:sent]:
+
+    try:
+        wait_for_checkpoint(0, "no greeting checkpoint")
+        for n_line, line in enumerate(LINES[:sent]):
+            # each earlier line is in a checkpoint first: only the last turn is in progress
+            wait_for_checkpoint(n_line, f"line {n_line} never checkpointed")
             proc.stdin.write(line + "\n")
             proc.stdin.flush()
-            time.sleep(rng.uniform(0.05, 1.2))
-        time.sleep(rng.uniform(0, 1.5))
+        time.sleep(rng.uniform(0, 1.5))  # the kill lands anywhere in the last turn or after
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:

@@ -11,7 +11,6 @@ interview with ``ended_by = "error"`` and the transcript up to then saved.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import subprocess
@@ -55,6 +54,9 @@ LINES = [
     "I would put a queue in front of the consumers and watch their lag very closely.",
 ]
 FRAME_S = 0.02
+REPLY_LIMIT_S = 60
+"""Longest wait for the interviewer's reply to a line (or the interview's end): only a
+stuck interview takes this long, even on a busy machine."""
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +82,28 @@ def interviewer_reply(body: dict[str, Any]) -> dict[str, Any]:
     if last_user_text(body) is None:
         return {"content": "Hello! Are you ready to begin?"}
     return {"content": "Thank you. Could you tell me more about that?"}
+
+
+async def replied_or_ended(
+    interview: InterviewSession, speaker: TimedAudioOutput, replies: int
+) -> None:
+    """Until the interviewer's ``replies``-th reply has been played out (the candidate's
+    next line is not spoken over it), or the interview has ended."""
+    waits = [
+        asyncio.ensure_future(speaker.segments_at_least(replies)),
+        asyncio.ensure_future(interview.driver.ended.wait()),
+    ]
+    try:
+        done, _ = await asyncio.wait(
+            waits, timeout=REPLY_LIMIT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for wait in waits:
+            wait.cancel()
+    assert done, "no reply and no end of the interview"
+    speech = interview.session.current_speech
+    if waits[0] in done and speech is not None:
+        await asyncio.wait_for(speech.wait_for_playout(), REPLY_LIMIT_S)
 
 
 async def voice_interview(
@@ -111,9 +135,7 @@ async def voice_interview(
                     break
                 replies = len(speaker.first_frames)
                 await mic.say(frames)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(speaker.segments_at_least(replies + 1), 15)
-                await asyncio.sleep(0.5)
+                await replied_or_ended(interview, speaker, replies + 1)
             if not rt.machine.terminal:
                 rt.candidate_left(final=True)
             await asyncio.wait_for(interview.driver.ended.wait(), 30)
