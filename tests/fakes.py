@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from livekit.agents import llm
+from livekit.agents import AgentSession, llm
 
+from agent.driver import SessionDriver
+from agent.interviewer import Interviewer
 from agent.local_llm import LocalLLM
+from agent.offline_llm import OfflineInterviewerLLM
+from agent.runtime import InterviewRuntime
 
 Reply = str | tuple[str, str] | tuple[str, str, dict[str, Any]]
 """Text, or ("tool", name) / ("tool", name, arguments)."""
@@ -77,3 +82,24 @@ class FakeParticipant:
         while not done(self.published):
             self._new_data.clear()
             await self._new_data.wait()
+
+
+@contextlib.asynccontextmanager
+async def offline_text_interview(
+    rt: InterviewRuntime, greeting_limit_s: float = 10.0
+) -> AsyncIterator[tuple[AgentSession, SessionDriver]]:
+    """The offline interviewer in a text-only ``AgentSession`` (no room, no voice), past its
+    greeting; the session and its driver, closed on the way out."""
+    session = AgentSession(
+        llm=OfflineInterviewerLLM(rt), vad=None, turn_handling={"turn_detection": None}
+    )
+    driver = SessionDriver(session, rt, watch_silence=False)
+    agent = Interviewer(rt)
+    await session.start(agent)
+    driver.start()
+    try:
+        await agent.wait_for_greeting(greeting_limit_s)
+        yield session, driver
+    finally:
+        await driver.aclose()
+        await session.aclose()

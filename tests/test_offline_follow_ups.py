@@ -19,10 +19,7 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from livekit.agents import AgentSession
 
-from agent.driver import SessionDriver
-from agent.interviewer import Interviewer
 from agent.offline_llm import OfflineInterviewerLLM
 from agent.runtime import InterviewRuntime
 from stages.bank import QuestionBank
@@ -31,6 +28,8 @@ from stages.follow_ups import TEMPLATES
 from stages.metadata import parse_metadata
 from stages.offline import Intent, classify
 from stages.transcript import Message
+
+from .fakes import offline_text_interview
 
 EXAMPLES = int(os.environ.get("OFFLINE_INTERVIEW_EXAMPLES", "300"))
 STAGE_IDS = [s.id for s in DEFAULT_PLAN]
@@ -137,22 +136,11 @@ METADATA = st.fixed_dictionaries(
 async def _interview(lines: list[str], metadata: dict) -> InterviewRuntime:
     md = parse_metadata(json.dumps(metadata), require_user=False)
     rt = InterviewRuntime(md, room_name="room-follow-ups")
-    session = AgentSession(
-        llm=OfflineInterviewerLLM(rt), vad=None, turn_handling={"turn_detection": None}
-    )
-    driver = SessionDriver(session, rt, watch_silence=False)
-    agent = Interviewer(rt)
-    await session.start(agent)
-    driver.start()
-    try:
-        await agent.wait_for_greeting(TURN_LIMIT_S)
+    async with offline_text_interview(rt, TURN_LIMIT_S) as (session, _):
         for line in lines:
             if rt.terminal:
                 break
             await asyncio.wait_for(session.run(user_input=line), TURN_LIMIT_S)
-    finally:
-        await driver.aclose()
-        await session.aclose()
     return rt
 
 

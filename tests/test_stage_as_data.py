@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from livekit.agents import AgentSession
-
-from agent.driver import SessionDriver
-from agent.interviewer import Interviewer
-from agent.offline_llm import OfflineInterviewerLLM
 from agent.runtime import InterviewRuntime
 from feedback.schema import FeedbackData
 from interview.rows import SessionFacts, build_records
 from stages.definitions import CLOSING, GREETING, QuestionSource, StageDef, build_plan
 from stages.metadata import parse_metadata
+
+from .fakes import offline_text_interview
 
 CASE_STUDY = StageDef(
     id="case_study",
@@ -44,15 +41,7 @@ async def test_a_stage_defined_only_in_test_data_runs_a_whole_interview():
     md = parse_metadata('{"job_role": "Clinic Manager"}', require_user=False)
     md.plan = build_plan(["case_study"], catalog=CATALOG)
     rt = InterviewRuntime(md, room_name="room-case-study")
-    session = AgentSession(
-        llm=OfflineInterviewerLLM(rt), vad=None, turn_handling={"turn_detection": None}
-    )
-    driver = SessionDriver(session, rt, watch_silence=False)
-    agent = Interviewer(rt)
-    await session.start(agent)
-    driver.start()
-    try:
-        await agent.wait_for_greeting(10)
+    async with offline_text_interview(rt) as (session, driver):
         await session.run(user_input=SAID[0])
         # the online interviewer would be told about the stage from its definition alone
         assert rt.machine.current is CASE_STUDY
@@ -61,9 +50,6 @@ async def test_a_stage_defined_only_in_test_data_runs_a_whole_interview():
         for line in SAID[1:]:
             await session.run(user_input=line)
         await asyncio.wait_for(driver.ended.wait(), 10)
-    finally:
-        await driver.aclose()
-        await session.aclose()
     m = rt.machine
     assert m.ended_by == "completed"
     assert [r.status for r in m.stages] == ["completed", "completed", "completed"]
