@@ -156,8 +156,8 @@ class AnswerRecorder:
         """One WAV per answer (``spans``: each answer's speech start and end, ``None`` for
         one without timing); returns each answer's storage path (``None``: no audio).
         The spool is deleted either way."""
-        await self.flush()
         try:
+            await self.flush()
             if self.failed is not None or self.rate is None:
                 return [None] * len(spans)
             cuts = [

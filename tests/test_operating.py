@@ -159,7 +159,7 @@ async def test_the_worker_serves_livekits_and_the_interviews_metrics(tmp_path):
     assert value(after, "interview_ended_total", ended_by=row["ended_by"]) == 1
     assert value(after, "interview_running") == 0
     assert value(after, "interview_finalize_seconds_count") == 1
-    assert 0 < value(after, "interview_finalize_seconds_sum") < 10
+    assert value(after, "interview_finalize_seconds_sum") > 0
     model = md["models"]["llm"]
     used = md["usage"]
     assert used["llm_input_tokens"] > 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -61,9 +62,12 @@ async def test_the_candidate_going_on_over_the_interviewer_stays_one_answer(tmp_
             replies = len(speaker.played) + (1 if speaker.playing else 0)
             await replied(speaker)  # the interviewer starts in the pause after a full sentence
             assert speaker.playing, "the interviewer never started"
-            await asyncio.sleep(0.5)
-            await mic.speak(audio[REST].tobytes())  # ... and the candidate goes on
-            await asyncio.sleep(6.0)
+            await asyncio.sleep(0.5)  # the candidate goes on half a second into the reply
+            await mic.speak(audio[REST].tobytes())
+            deadline = time.monotonic() + 30
+            while rt.machine.stages[1].questions_asked < 2:  # the reply to the whole answer
+                assert time.monotonic() < deadline, "no reply after the whole answer"
+                await asyncio.sleep(0.05)
             await quiet(speaker)
     assert speaker.interrupted_at, "the interviewer did not stop for the candidate"
     assert len(speaker.played) > replies
