@@ -27,6 +27,7 @@ import platform
 import signal
 import threading
 import warnings
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -83,6 +84,8 @@ class _Run:
     following: bool = False
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     """The candidate's turns and the closing of the session, held until done."""
+    typed: deque[str] = field(default_factory=deque)
+    """Lines the candidate typed, already shown, whose history items are still to come."""
 
 
 _run = _Run()
@@ -153,8 +156,14 @@ def _follow_chat(c: Any) -> None:
 
     def show(item: Any) -> None:
         line = chat_line(item)
-        if line is not None:
-            out.print(line)
+        if line is None:
+            return
+        typed = _run.typed
+        said = (item.text_content or "").strip()
+        if item.role == "user" and typed and said == typed[0]:
+            typed.popleft()  # shown as it was typed
+            return
+        out.print(line)
 
     def attach() -> None:
         for item in session.history.items:
@@ -217,6 +226,10 @@ def _converse(c: Any, lk: Any) -> None:
         if not text:
             c.console.bell()
             continue
+        # shown as it is sent, as a chat does: the turn's history item may come only after
+        # the reply (or never, when the reply ends the interview and the console with it)
+        _run.typed.append(text)
+        c.console.print(Text.assemble((f"{CANDIDATE}: ", "bold cyan"), text))
         done: Future[None] = Future()
         c.io_loop.call_soon_threadsafe(_answer, c.io_session, text, done, context=c.io_context)
         with lk.live_status(c.console, Text("  ...", style="dim")):
