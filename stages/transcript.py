@@ -30,6 +30,10 @@ def parse_iso(text: object) -> float | None:
         return None
 
 
+def _word(word: str) -> str:
+    return "".join(c for c in word.lower() if c.isalnum())
+
+
 @dataclass(slots=True)
 class Message:
     role: Role
@@ -157,6 +161,9 @@ class Transcript:
         if not text:
             return None
         self._seen.add(item_id)
+        held = self._draft_of(text) if role == "candidate" else None
+        if held is not None:
+            return self._replace_drafts(held, item_id, text, started_at, end, interrupted, draft)
         last = self.messages[-1] if self.messages else None
         if continues and role == "candidate":
             last = next((m for m in reversed(self.messages) if m.role == "candidate"), last)
@@ -194,6 +201,40 @@ class Transcript:
         self.messages.append(msg)
         return msg
 
+    def _draft_of(self, text: str) -> Message | None:
+        """The candidate's last message when its unconfirmed draft is these words: the
+        same turn, drafted again or committed late, after the interviewer had spoken (as
+        when the interview ends right after an answer: the farewell comes first). Only
+        when the interviewer spoke since: a draft that is still the last message is
+        replaced the ordinary way."""
+        if not self.messages or self.messages[-1].role == "candidate":
+            return None
+        msg = next((m for m in reversed(self.messages) if m.role == "candidate"), None)
+        if msg is None or not msg.drafts:
+            return None
+        drafted = " ".join(msg.parts.get(d, "") for d in msg.drafts).split()
+        words = [_word(w) for w in text.split()]
+        drafted = [_word(w) for w in drafted]
+        shorter = min(len(words), len(drafted))
+        return msg if shorter and words[:shorter] == drafted[:shorter] else None
+
+    @staticmethod
+    def _replace_drafts(
+        msg: Message, item_id: str, text: str, started_at: float, ended_at: float,
+        interrupted: bool, draft: bool,
+    ) -> Message:  # fmt: skip
+        for old in msg.drafts:
+            msg.parts.pop(old, None)
+        msg.drafts = {item_id} if draft else set()
+        if not msg.parts:
+            msg.started_at = started_at
+        msg.parts[item_id] = text
+        msg.ended_at = max(msg.ended_at, ended_at)
+        msg.interrupted = interrupted
+        msg.partial = False
+        msg._join()
+        return msg
+
     def _confirm(
         self, item_id: str, text: str, started_at: float, ended_at: float, interrupted: bool,
         draft: bool,
@@ -207,7 +248,9 @@ class Transcript:
                     msg.parts[item_id] = text
                 if next(iter(msg.parts)) == item_id:
                     msg.started_at = started_at
-                msg.ended_at = max(msg.ended_at, ended_at)
+                # a draft's times are when a reply was built on it; the turn's own win
+                alone = list(msg.parts) == [item_id]
+                msg.ended_at = ended_at if alone else max(msg.ended_at, ended_at)
                 msg.interrupted = interrupted
                 msg._join()
                 return msg

@@ -66,6 +66,42 @@ def test_a_newer_draft_of_the_same_turn_replaces_the_dropped_one() -> None:
     assert data["text"] == "we also did a migration to Kafka"
 
 
+def test_a_turn_committed_after_the_interviewer_spoke_again_confirms_its_draft() -> None:
+    """The interview ends right after an answer: the reply was being built on a draft of
+    the turn, the farewell is spoken, and only then LiveKit commits the turn (under an id
+    of its own). The answer is saved once, where it was said, with its speech times."""
+    rt = _interview()
+    rt.candidate_turn("pre", "I am a backend developer with five years", 1_004.0)
+    rt.record_message(
+        turn_id="bye", role="agent", text="Okay, we'll stop here. Thank you.",
+        started_at=1_010.0, ended_at=1_011.0, interrupted=True, metrics={},
+    )  # fmt: skip
+    rt.candidate_turn("commit", "I am a backend developer with five years of", 1_012.0)
+    rt.record_message(
+        turn_id="commit", role="candidate",
+        text="I am a backend developer with five years of experience.",
+        started_at=1_003.5, ended_at=1_007.0, interrupted=False, metrics={},
+    )  # fmt: skip
+    assert [(m.role, m.text) for m in rt.transcript.messages[1:]] == [
+        ("candidate", "I am a backend developer with five years of experience."),
+        ("agent", "Okay, we'll stop here. Thank you."),
+    ]
+    answer = rt.transcript.messages[1]
+    assert (answer.started_at, answer.ended_at, answer.drafts) == (1_003.5, 1_007.0, set())
+    assert rt.machine.stages[0].answers == 1
+    # another turn after the interviewer spoke is a new message, draft or not
+    rt.candidate_turn("next", "Something else entirely", 1_020.0)
+    rt.record_message(
+        turn_id="q", role="agent", text="And then?", started_at=1_021.0, ended_at=1_022.0,
+        interrupted=False, metrics={},
+    )  # fmt: skip
+    rt.record_message(
+        turn_id="other", role="candidate", text="A different answer", started_at=1_023.0,
+        ended_at=1_025.0, interrupted=False, metrics={},
+    )  # fmt: skip
+    assert _candidate_texts(rt)[-2:] == ["Something else entirely", "A different answer"]
+
+
 def test_confirmed_fragments_of_one_turn_are_kept_and_joined() -> None:
     t = Transcript()
     t.add(item_id="a", role="candidate", text="first part", stage="s", started_at=1.0)
