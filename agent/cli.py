@@ -10,9 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +50,8 @@ USAGE = """usage: python -m agent COMMAND [options]
   keys check --user-id U          which keys are present and open (values never shown)
   keys rotate                     re-seal every row under the first BYOK master key
   join --user-id U --room R       interview in a room of the user's own LiveKit project
+  playground [--port P] [--user-id U]
+                    the interview in a browser: starts LiveKit, the worker and the page
   token --room R --identity I [--metadata FILE]
                     a participant token that dispatches this agent when used to join
   download-files    fetch model files (Docker build step)"""
@@ -317,9 +317,7 @@ def _report(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path, help="write to this file instead of stdout")
     args = parser.parse_args(argv)
     _logging()
-    from dataclasses import asdict
-
-    from feedback import render
+    from .reports import audio_links, find_saved, render_report
 
     try:
         settings, store = _settings_and_store()
@@ -328,12 +326,7 @@ def _report(argv: list[str]) -> int:
 
     async def fetch() -> tuple[Any, dict[int, str]]:
         try:
-            try:
-                interview_id = str(uuid.UUID(args.room_name))
-            except ValueError:
-                saved = await store.latest_in_room(args.room_name)
-            else:
-                saved = await store.get(interview_id) or await store.latest_in_room(args.room_name)
+            saved = await find_saved(store, args.room_name)
             if saved is None or saved.feedback is None:
                 return saved, {}
             where = args.output.parent if args.output else None
@@ -346,56 +339,14 @@ def _report(argv: list[str]) -> int:
         saved, audio = asyncio.run(fetch())
     except StoreError as e:
         return _fail(str(e), 1)
-    if saved is None or saved.feedback is None:
+    text = render_report(saved, audio, args.format) if saved is not None else None
+    if text is None:
         return _fail(f"no saved interview with feedback for {args.room_name!r}", 1)
-    interview = asdict(saved.interview)
-    fb = saved.feedback.feedback_data
-    text = (
-        render.html(interview, fb, audio)
-        if args.format == "html"
-        else render.markdown(interview, fb, audio)
-    )
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
         print(text, end="")
     return 0
-
-
-SIGNED_URL_S = 3600
-"""How long a report's links to the recordings of a Supabase project play."""
-
-
-def _local_link(file: Path, page_dir: Path | None) -> str | None:
-    """A recording on this machine as a page links to it (``None``: not here)."""
-    if not file.is_file():
-        return None
-    target = file.resolve()
-    return os.path.relpath(target, page_dir.resolve()) if page_dir else target.as_uri()
-
-
-async def audio_links(
-    store: InterviewStore, settings: Settings, fb: dict[str, Any], page_dir: Path | None
-) -> dict[int, str]:
-    """A link for each recorded answer: a signed URL (Supabase, valid ``SIGNED_URL_S``)
-    or the local file (relative to the page's folder, or absolute); a recording that is
-    neither uploaded nor on this machine has none."""
-    links: dict[int, str] = {}
-    for i, answer in enumerate(fb.get("answers") or []):
-        path = answer.get("audio_path") if isinstance(answer, dict) else None
-        if not isinstance(path, str) or not path:
-            continue
-        local = _local_link(settings.interview_recordings_path / path, page_dir)
-        if local is not None:  # not uploaded yet, or the embedded store's own copy
-            links[i] = local
-        elif store.uploads_recordings:
-            try:
-                url = await store.recording_url(path, SIGNED_URL_S)
-            except StoreError:
-                url = None
-            if url:
-                links[i] = url
-    return links
 
 
 def _settings_and_store() -> tuple[Settings, InterviewStore]:
@@ -433,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
 
         install_redaction()
         return join_main(argv[1:])
+    if command == "playground":
+        from .playground import playground_main
+
+        _logging()
+        return playground_main(argv[1:])
     if command == "token":
         from .token_cli import token_main
 

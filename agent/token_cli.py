@@ -28,24 +28,26 @@ def _fail(message: str) -> int:
 
 
 def make_token(
-    *, api_key: str, api_secret: str, agent_name: str, room: str, identity: str,
+    *, api_key: str, api_secret: str, agent_name: str | None, room: str, identity: str,
     metadata: str, ttl: timedelta,
 ) -> str:  # fmt: skip
-    """A token to join ``room`` as ``identity`` that dispatches ``agent_name`` with
-    ``metadata`` when the participant joins."""
-    return (
+    """A token to join ``room`` (only that room) as ``identity`` that dispatches
+    ``agent_name`` with ``metadata`` when the room is made (``None``: a token to rejoin,
+    which dispatches nothing)."""
+    token = (
         api.AccessToken(api_key, api_secret)
         .with_identity(identity)
         .with_name(identity)
         .with_ttl(ttl)
         .with_grants(api.VideoGrants(room_join=True, room=room))
-        .with_room_config(
+    )
+    if agent_name is not None:
+        token = token.with_room_config(
             api.RoomConfiguration(
                 agents=[api.RoomAgentDispatch(agent_name=agent_name, metadata=metadata)]
             )
         )
-        .to_jwt()
-    )
+    return token.to_jwt()
 
 
 def token_main(argv: list[str]) -> int:
@@ -70,7 +72,7 @@ def token_main(argv: list[str]) -> int:
     except (OSError, UnicodeDecodeError) as e:
         return _fail(f"cannot read {args.metadata}: {type(e).__name__}")
     try:
-        md = parse_metadata(text, require_user=settings.supabase_url is not None)
+        md = parse_metadata(text, require_user=True)  # as the worker reads a dispatch
     except MetadataError as e:
         return _fail(f"metadata: {e}")
     for warning in md.warnings:

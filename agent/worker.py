@@ -67,6 +67,8 @@ FINISH_BUDGET_S = (
 assessment, the progress and the recordings, each within its own budget."""
 INTERVIEW_ATTRIBUTE = "interview.id"
 STARTED_ATTRIBUTE = "interview.started_at"
+MODE_ATTRIBUTE = "interview.mode"
+"""``voice`` (speech in and out) or ``text`` (typed answers, written replies)."""
 OTHER_INTERVIEWER_WAIT_S = 20.0
 """How long a new job waits for another interviewer still in the room to leave (a lost
 job's participant lingers a few seconds) before it leaves the room to it."""
@@ -125,11 +127,12 @@ async def session_provider_keys(
     settings: Settings, store: InterviewStore, md: InterviewMetadata, *, console: bool
 ) -> ProviderKeys:
     """The keys for one session: the user's own (BYOK) in dispatch mode with Supabase;
-    the environment's in console and local mode. Raises :class:`KeyLoadError`."""
+    the environment's in console and local mode, where no OpenAI key means the offline
+    interviewer (typed answers, written replies). Raises :class:`KeyLoadError`."""
     if console or not settings.supabase_url:
         keys = env_keys(settings)
         if keys.openai is None and not console:
-            raise KeyLoadError("missing_key", "no OpenAI key is available for this session")
+            logger.info("no OpenAI key: the offline interviewer runs, typed")
         return keys
     if md.user_id is None:  # parse_metadata requires it in dispatch mode
         raise KeyLoadError("missing_user", "no user_id: whose keys to use is unknown")
@@ -273,11 +276,16 @@ async def _room_is_free(ctx: JobContext, room: str, *, lost: str | None) -> bool
         await asyncio.sleep(0.5)
 
 
-async def _announce(ctx: JobContext, interview_id: str, started_at: str) -> None:
-    """Say which interview this agent runs (its participant attributes), so a second job
-    sent to the room can tell. A hint only: a refusal or no answer never holds up the
+async def _announce(ctx: JobContext, interview_id: str, started_at: str, *, voice: bool) -> None:
+    """Say which interview this agent runs and how (its participant attributes), so a
+    second job sent to the room can tell and the candidate's page knows whether to listen
+    or to offer typing only. A hint only: a refusal or no answer never holds up the
     interview."""
-    attributes = {INTERVIEW_ATTRIBUTE: interview_id, STARTED_ATTRIBUTE: started_at}
+    attributes = {
+        INTERVIEW_ATTRIBUTE: interview_id,
+        STARTED_ATTRIBUTE: started_at,
+        MODE_ATTRIBUTE: "voice" if voice else "text",
+    }
     try:
         await asyncio.wait_for(ctx.room.local_participant.set_attributes(attributes), 5.0)
     except Exception as e:
@@ -383,14 +391,19 @@ async def run_interview(
     ctx.add_shutdown_callback(on_shutdown)
     _watch_room(ctx.room, rt, interview.driver, started_at)
     if not console:
-        await _announce(ctx, identity.interview_id, started_at)
+        await _announce(ctx, identity.interview_id, started_at, voice=providers.voice)
     logger.info(
         "interview starting",
         extra={"interview_id": identity.interview_id, "continued": resumed is not None},
     )
     await interview.start(
         room=ctx.room,
-        room_options=room_io.RoomOptions(audio_input=room_audio_input(), close_on_disconnect=False),
+        room_options=room_io.RoomOptions(
+            # a typed interview neither listens nor speaks: its replies are captions only
+            audio_input=room_audio_input() if providers.voice else False,
+            audio_output=providers.voice,
+            close_on_disconnect=False,
+        ),
     )
     await interview.driver.ended.wait()
     assessor = assessor_for(settings, keys)
@@ -407,11 +420,17 @@ def _watch_room(
     """The room's comings and goings, as the interview sees them."""
 
     def on_left(p: rtc.RemoteParticipant) -> None:
-        if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
-            # left on purpose (hung up, removed): ends once their last words are in; a
-            # dropped connection: grace
-            final = p.disconnect_reason in LEFT_ON_PURPOSE
-            driver.candidate_left(final=final)
+        if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            return
+        if p.disconnect_reason == rtc.DisconnectReason.DUPLICATE_IDENTITY:
+            # the candidate's new connection replaced this one (a reloaded page, a second
+            # tab): they are here, and the server may tell of the new one first
+            logger.info("candidate reconnected: a new connection replaced the old one")
+            return
+        # left on purpose (hung up, removed): ends once their last words are in; a
+        # dropped connection: grace
+        final = p.disconnect_reason in LEFT_ON_PURPOSE
+        driver.candidate_left(final=final)
 
     def on_joined(p: rtc.RemoteParticipant) -> None:
         if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:

@@ -229,8 +229,8 @@ async def test_recordings_upload_over_the_storage_api_and_wait_out_an_outage(
         url = await store.recording_url(paths[0], 3600)
         assert await asyncio.to_thread(fetch, url) == local[paths[0]]
         # the report's links: signed URLs now that the files are in the bucket only
-        from agent.cli import audio_links
         from agent.config import Settings
+        from agent.reports import audio_links
 
         settings = Settings(_env_file=None, interview_recordings_path=tmp_path)
         fb = {"answers": [{"audio_path": p} for p in paths]}
@@ -320,8 +320,8 @@ async def test_a_users_recordings_are_deleted_from_the_bucket_and_this_machine(
 
 
 async def test_the_report_plays_each_recorded_answer_next_to_its_text(tmp_path) -> None:
-    from agent.cli import audio_links
     from agent.config import Settings
+    from agent.reports import audio_links
     from feedback import render
     from persistence import SqliteStore
 

@@ -27,7 +27,7 @@ def test_the_token_joins_the_room_and_dispatches_the_agent_with_the_metadata(
     livekit_env: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     metadata = {"job_role": "Registered Nurse", "experience_level": "mid",
-                "candidate_name": "Ada"}  # fmt: skip
+                "candidate_name": "Ada", "user_id": "6f1c1f3e-3f57-4d2e-9a51-3c1c1b0e0d2a"}  # fmt: skip
     (tmp_path / "md.json").write_text(json.dumps(metadata))
     code = main(["token", "--room", "practice-1", "--identity", "ada",
                  "--metadata", str(tmp_path / "md.json")])  # fmt: skip
@@ -52,7 +52,11 @@ def test_bad_metadata_or_missing_keys_make_no_token(
                  str(tmp_path / "bad.json")]) == 2  # fmt: skip
     out, err = capsys.readouterr()
     assert out == "" and "metadata" in err
-    # with Supabase the worker needs whose keys to use: no user_id, no token
+    # the worker refuses a dispatch that does not say whose interview it is: no user_id,
+    # no token, with the local store as with Supabase
+    assert main(["token", "--room", "r", "--identity", "a"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "user_id" in err
     monkeypatch.setenv("SUPABASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-role")
     assert main(["token", "--room", "r", "--identity", "a"]) == 2

@@ -14,11 +14,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from agent import playground
+
 from ..services import ServiceUnavailable, free_port, http_ok, port_open, wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
-LIVEKIT_VERSION = "1.13.5"
-LIVEKIT_BIN = ROOT / ".cache" / "livekit" / f"v{LIVEKIT_VERSION}" / "livekit-server"
+LIVEKIT_VERSION = playground.LIVEKIT_VERSION
 API_KEY = "devkey"
 API_SECRET = "secret"
 INSTALL_HINT = "scripts/test-services installs it (go install of livekit-server, pinned)"
@@ -29,14 +29,13 @@ class ServerUnavailable(ServiceUnavailable):
 
 
 def livekit_binary() -> Path:
-    if LIVEKIT_BIN.exists():
-        return LIVEKIT_BIN
-    found = shutil.which("livekit-server")
-    if found:
-        out = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=10)
-        if out.stdout.strip().endswith(LIVEKIT_VERSION):
-            return Path(found)
-    raise ServerUnavailable(f"livekit-server {LIVEKIT_VERSION} not found: {INSTALL_HINT}")
+    """The pinned server, found as ``python -m agent playground`` finds it."""
+    try:
+        return playground.livekit_binary()
+    except playground.PlaygroundError as e:
+        raise ServerUnavailable(
+            f"livekit-server {LIVEKIT_VERSION} not found: {INSTALL_HINT}"
+        ) from e
 
 
 class Redis:
