@@ -146,7 +146,9 @@ class Worker:
     """``python -m agent start`` against the playground's LiveKit server."""
 
     def __init__(self, settings: Settings, url: str, key: str, secret: str, log_dir: Path) -> None:
-        env = dict(os.environ)
+        # the worker reads its own settings and keys from the environment, as `start`
+        # does; the page's access code is not its business
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PLAYGROUND_")}
         env.update(
             LIVEKIT_URL=url,
             LIVEKIT_API_KEY=key,

@@ -242,3 +242,18 @@ def test_the_command_refuses_to_serve_beyond_loopback_unasked_or_without_a_user(
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "service-role")
     assert main(["playground"]) == 2
     assert "--user-id" in capsys.readouterr().err
+
+
+def test_a_missing_livekit_build_is_one_line_naming_what_installs_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent import playground
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "LIVEKIT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(playground, "LIVEKIT_BIN", tmp_path / "no-such-livekit-server")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["playground", "--port", "0"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "scripts/test-services" in err[0], err

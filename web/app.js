@@ -37,6 +37,7 @@ const CONNECTION = {
   [ConnectionState.Disconnected]: "Disconnected",
 };
 const KEY = "interview";
+const CAPTIONS = "interview-captions";
 
 const $ = (id) => document.getElementById(id);
 const page = {
@@ -102,6 +103,32 @@ function caption(id, who, text, { final = true, typed = false } = {}) {
   seg.body.textContent = text;
   seg.p.dataset.final = String(final);
   $("captions").scrollTop = $("captions").scrollHeight;
+  if (final) keepCaption(id, who, text, typed);
+}
+
+// the conversation so far survives a reload of the page (this tab only)
+function keepCaption(id, who, text, typed) {
+  let kept = [];
+  try {
+    kept = JSON.parse(sessionStorage.getItem(CAPTIONS) || "[]");
+  } catch {
+    kept = [];
+  }
+  const at = kept.findIndex((c) => c.id === id);
+  const entry = { id, who, text, typed };
+  if (at >= 0) kept[at] = entry;
+  else kept.push(entry);
+  sessionStorage.setItem(CAPTIONS, JSON.stringify(kept.slice(-300)));
+}
+
+function restoreCaptions() {
+  try {
+    for (const c of JSON.parse(sessionStorage.getItem(CAPTIONS) || "[]")) {
+      caption(c.id, c.who, c.text, { typed: c.typed });
+    }
+  } catch {
+    sessionStorage.removeItem(CAPTIONS);
+  }
 }
 
 function visibleText(raw) {
@@ -359,6 +386,7 @@ async function start(event) {
   try {
     const r = await post("/api/interviews", data);
     if (!r.ok) return formError(r.data.error || `The server said ${r.status}.`, r.data.field);
+    sessionStorage.removeItem(CAPTIONS);
     remember({ ...r.data, interviewId: null, done: false });
     await connect(r.data);
   } catch (e) {
@@ -452,6 +480,7 @@ async function endConfirmed() {
 
 function again() {
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(CAPTIONS);
   location.hash = "";
   location.reload();
 }
@@ -505,6 +534,7 @@ function begin() {
     $("saved-status").textContent = "Your interview is saved.";
     loadReport(page.session.interviewId);
   } else if (page.session?.room) {
+    restoreCaptions();
     rejoin().catch((e) => {
       show("interview");
       notice(`Could not rejoin: ${e.message || e}`);

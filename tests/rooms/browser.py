@@ -210,10 +210,19 @@ async def new_page(browser: Any, *, microphone: bool = True, width: int = 1280) 
     return page
 
 
-async def layout_problems(page: Any, width: int) -> list[str]:
+async def layout_problems(page: Any, width: int, shots: Path | None = None) -> list[str]:
+    """What does not fit at ``width``: from the laid-out page (an element off screen) and
+    from a full-page screenshot (wider than the screen means a horizontal scroll). The
+    screenshot is kept in ``shots`` to look at."""
     await page.set_viewport_size({"width": width, "height": 900})
     await page.wait_for_timeout(100)
-    return await page.evaluate(LAYOUT_CHECK)
+    found: list[str] = await page.evaluate(LAYOUT_CHECK)
+    path = shots / f"page-{width}-{int(time.time() * 1000)}.png" if shots else None
+    png = await page.screenshot(full_page=True, path=path)
+    shot_width = int.from_bytes(png[16:20], "big")  # the PNG header's width
+    if shot_width != width:
+        found.append(f"screenshot {shot_width} px wide at a {width} px screen")
+    return found
 
 
 async def wait_for(page: Any, script: str, arg: Any = None, limit_s: float = 30) -> Any:

@@ -37,6 +37,9 @@ PRACTICE = [
     if line.strip()
 ]
 WIDTHS = (390, 1280)
+YOUR_CAPTIONS = "document.querySelectorAll('.caption.you').length"
+HOSTILE_NAME = 'Ada <img src=x onerror="window.__pwned = 1">'
+"""A name that is markup: it must stay text in the page, the interview and the report."""
 
 
 async def saved_locally(db: Path, interview_id: str, limit_s: float = 40) -> dict:
@@ -103,8 +106,9 @@ async def test_a_spoken_interview_heard_captioned_skipped_reloaded_ended_and_rep
 ):
     """The candidate's voice interview as they meet it: the greeting heard (audio on the
     agent's track) and captioned; a spoken answer captioned and saved verbatim; Skip
-    changes the stage shown; the page reloaded rejoins the same interview; End, confirmed,
-    shows "saved" and then the report with the answer in it."""
+    changes the stage shown; the page reloaded rejoins the same interview and still shows
+    the conversation; muted, an answer is not heard; End, confirmed, shows "saved" and then
+    the report with the answer in it."""
     rig = await make_rig(LINES)
     env = {**rig.env, "INTERVIEW_DB_PATH": str(tmp_path / "unused.db")}
     play = PlaygroundProcess(livekit_server, tmp_path, env, ["--user-id", rig.user_id])
@@ -114,7 +118,7 @@ async def test_a_spoken_interview_heard_captioned_skipped_reloaded_ended_and_rep
             browser = await launch(p)
             page = await new_page(browser)
             await page.goto(play.url)
-            await page.fill("#candidate_name", "Ada")
+            await page.fill("#candidate_name", HOSTILE_NAME)  # shown and saved as text only
             await page.fill("#job_role", "Backend Developer")
             await page.fill("#resume_text", "Payments engineer; Python, PostgreSQL, Kafka.")
             await page.check("#consent")
@@ -141,11 +145,22 @@ async def test_a_spoken_interview_heard_captioned_skipped_reloaded_ended_and_rep
             await wait_for(
                 page, "() => document.getElementById('connection').textContent === 'Connected'"
             )
+            # the conversation so far is still shown
+            await caption_of(page, LINES[0])
+            # muted, an answer is not heard; unmuted, it is
+            await tab_to(page, "mute")
+            await page.keyboard.press("Enter")
+            await wait_for(page, "() => document.getElementById('mute').ariaPressed === 'true'")
+            await say(page, said[2])
+            await asyncio.sleep(2.0)
+            assert await page.evaluate(YOUR_CAPTIONS) == 1  # the restored one only
+            await page.keyboard.press("Enter")
+            await wait_for(page, "() => document.getElementById('mute').ariaPressed === 'false'")
             await say(page, said[1])
             await caption_of(page, LINES[1])
             assert (await stored_session(page))["interviewId"] == first["interviewId"]
             for width in WIDTHS:
-                assert await layout_problems(page, width) == [], width
+                assert await layout_problems(page, width, tmp_path / "shots") == [], width
             await tab_to(page, "end")
             await page.keyboard.press("Enter")
             assert await page.evaluate("document.activeElement.id") == "end-no"  # the safe one
@@ -157,13 +172,22 @@ async def test_a_spoken_interview_heard_captioned_skipped_reloaded_ended_and_rep
             await wait_for(
                 page, "() => document.getElementById('saved-status').textContent.includes('report')"
             )
-            assert LINES[1] in await page.frame_locator("#report").locator("body").inner_text()
+            report = page.frame_locator("#report")
+            assert LINES[1] in await report.locator("body").inner_text()
+            assert await report.locator("img").count() == 0
+            assert await page.evaluate("window.__pwned") is None
             assert page.errors == []
             await browser.close()
         row = saved_row(supabase_stack, first["interviewId"])
         assert row["ended_by"] == "client_request" and row["user_id"] == rig.user_id
         assert candidate_said(row) == LINES[:2]
         assert row["metadata"]["room_name"] == first["room"]
+        assert (
+            supabase_stack.psql(
+                f"select candidate_name from interviews where id = '{first['interviewId']}'"
+            )
+            == HOSTILE_NAME
+        )
     finally:
         assert play.stop() == 0, play.output()
 
@@ -182,7 +206,7 @@ async def test_a_whole_interview_typed_with_the_keyboard_only_no_keys_no_microph
             await page.goto(play.url)
             await page.wait_for_selector("#setup:not([hidden])")
             for width in WIDTHS:
-                assert await layout_problems(page, width) == [], width
+                assert await layout_problems(page, width, tmp_path / "shots") == [], width
             await page.set_viewport_size({"width": 1280, "height": 900})
             # the form, by keyboard: a missing name is answered at the form
             await tab_to(page, "start")
@@ -204,7 +228,7 @@ async def test_a_whole_interview_typed_with_the_keyboard_only_no_keys_no_microph
             await page.wait_for_selector("#mode-note:not([hidden])")
             await page.wait_for_selector(".caption.interviewer")
             for width in WIDTHS:
-                assert await layout_problems(page, width) == [], width
+                assert await layout_problems(page, width, tmp_path / "shots") == [], width
             await page.set_viewport_size({"width": 1280, "height": 900})
             interview_id = (await stored_session(page))["interviewId"]
             assert interview_id
@@ -223,7 +247,7 @@ async def test_a_whole_interview_typed_with_the_keyboard_only_no_keys_no_microph
             report = page.frame_locator("#report")
             assert "Backend Developer" in await report.locator("h1").inner_text()
             for width in WIDTHS:
-                assert await layout_problems(page, width) == [], width
+                assert await layout_problems(page, width, tmp_path / "shots") == [], width
             assert page.errors == []
             await browser.close()
         row = await saved_locally(tmp_path / "data" / "interviews.db", interview_id)
