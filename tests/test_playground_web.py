@@ -228,12 +228,17 @@ async def test_a_report_is_shown_only_for_an_interview_this_page_started(tmp_pat
         assert (await c.get("/recordings/u/../../etc/passwd.wav")).status == 404
 
 
-def test_the_command_refuses_to_serve_beyond_loopback_unasked_or_without_a_user(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def local_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No Supabase, no LiveKit server configured, and no .env of the checkout."""
     monkeypatch.chdir(tmp_path)
     for name in ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "LIVEKIT_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+def test_the_command_refuses_to_serve_beyond_loopback_unasked_or_without_a_user(
+    local_mode: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["playground", "--host", "0.0.0.0"]) == 2
     assert "--allow-remote" in capsys.readouterr().err
     assert main(["playground", "--user-id", "me"]) == 2
@@ -245,13 +250,11 @@ def test_the_command_refuses_to_serve_beyond_loopback_unasked_or_without_a_user(
 
 
 def test_a_missing_livekit_build_is_one_line_naming_what_installs_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+    local_mode: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
     from agent import playground
 
-    monkeypatch.chdir(tmp_path)
-    for name in ("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "LIVEKIT_URL"):
-        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(playground, "LIVEKIT_BIN", tmp_path / "no-such-livekit-server")
     monkeypatch.setenv("PATH", str(tmp_path))
     assert main(["playground", "--port", "0"]) == 1
