@@ -36,7 +36,7 @@ from aiohttp import web
 from livekit import api
 
 from .config import ConfigError, Settings, load_settings, store_for
-from .web_app import CLIENT_SDK, WEB_DIR, Playground, PlaygroundConfig, web_app
+from .web_app import CLIENT_SDK, WEB_DIR, Playground, PlaygroundConfig, http_url, web_app
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVEKIT_VERSION = "1.13.5"
@@ -89,16 +89,12 @@ def _any_free(kind: int = socket.SOCK_STREAM) -> int:
         return int(s.getsockname()[1])
 
 
-def _answers(http_url: str) -> bool:
+def _answers(address: str) -> bool:
     try:
-        with urllib.request.urlopen(http_url, timeout=2) as r:
+        with urllib.request.urlopen(address, timeout=2) as r:
             return r.status == 200
     except OSError:
         return False
-
-
-def _http(url: str) -> str:
-    return url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
 
 
 class LocalLiveKit:
@@ -123,7 +119,7 @@ class LocalLiveKit:
 
     async def ready(self) -> None:
         deadline = time.monotonic() + READY_S
-        while not await asyncio.to_thread(_answers, _http(self.url)):
+        while not await asyncio.to_thread(_answers, http_url(self.url)):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise PlaygroundError(f"the LiveKit server did not start: {LOG_DIR}/livekit.log")
             await asyncio.sleep(0.2)
@@ -218,7 +214,7 @@ async def _end_rooms(url: str, key: str, secret: str, rooms: list[str]) -> None:
     """Close the rooms this page started: each interview still running ends and is saved."""
     if not rooms:
         return
-    lk = api.LiveKitAPI(_http(url), key, secret)
+    lk = api.LiveKitAPI(http_url(url), key, secret)
     try:
         live = {r.name for r in (await lk.room.list_rooms(api.ListRoomsRequest())).rooms}
         for room in rooms:
@@ -248,7 +244,7 @@ async def _run(args: argparse.Namespace, settings: Settings, code: str | None) -
                 raise PlaygroundError("LIVEKIT_URL needs LIVEKIT_API_KEY and LIVEKIT_API_SECRET")
             key = settings.livekit_api_key.get_secret_value()
             secret = settings.livekit_api_secret.get_secret_value()
-            if not await asyncio.to_thread(_answers, _http(url)):
+            if not await asyncio.to_thread(_answers, http_url(url)):
                 raise PlaygroundError(f"the LiveKit server at {url} does not answer")
         else:
             if args.allow_remote:

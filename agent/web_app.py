@@ -271,8 +271,6 @@ class Playground:
             {
                 "access_code": self.config.access_code is not None,
                 "signed_in": self._signed_in(request),
-                "levels": list(LEVELS),
-                "limits": LIMITS,
             }
         )
 
@@ -327,7 +325,7 @@ class Playground:
         self._allowed(request)
         started = self._ticketed(body)
         c = self.config
-        lk = api.LiveKitAPI(_http_url(c.livekit_url), c.api_key, c.api_secret)
+        lk = api.LiveKitAPI(http_url(c.livekit_url), c.api_key, c.api_secret)
         try:
             await lk.agent_dispatch.create_dispatch(
                 api.CreateAgentDispatchRequest(
@@ -407,7 +405,8 @@ def _cookie_for(code: str) -> str:
     return hmac.new(code.encode(), b"playground access", "sha256").hexdigest()
 
 
-def _http_url(url: str) -> str:
+def http_url(url: str) -> str:
+    """The LiveKit server's HTTP address (its API) for its WebSocket URL."""
     return url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
 
 

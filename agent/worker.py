@@ -422,11 +422,6 @@ def _watch_room(
     def on_left(p: rtc.RemoteParticipant) -> None:
         if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
             return
-        if p.disconnect_reason == rtc.DisconnectReason.DUPLICATE_IDENTITY:
-            # the candidate's new connection replaced this one (a reloaded page, a second
-            # tab): they are here, and the server may tell of the new one first
-            logger.info("candidate reconnected: a new connection replaced the old one")
-            return
         # left on purpose (hung up, removed): ends once their last words are in; a
         # dropped connection: grace
         final = p.disconnect_reason in LEFT_ON_PURPOSE
