@@ -29,6 +29,7 @@ COPY feedback ./feedback
 COPY interview ./interview
 COPY contracts ./contracts
 COPY observability ./observability
+COPY providers ./providers
 RUN pip install -c constraints.txt . \
     && mkdir -p /app/data && chown interviewer:interviewer /app/data
 

@@ -107,7 +107,11 @@ def _console(argv: list[str]) -> int:
         _share_metrics(settings)
     except ConfigError as e:
         return _fail(str(e))
-    voiceless = not (settings.openai_api_key and settings.deepgram_api_key)
+    from providers import choose
+
+    from .plugins import env_keys
+
+    voiceless = not choose(set(env_keys(settings))).voice
     problem = console.voice_problem(livekit_args, voiceless=voiceless)
     if problem is not None:
         return _fail(problem)

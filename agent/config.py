@@ -6,10 +6,12 @@ naming the setting; secrets are held as ``SecretStr`` so they never print.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -104,6 +106,19 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return v.strip()
 
+    def setting(self, env: str) -> str | None:
+        """The value of the setting named by the environment variable ``env``: a declared
+        field (validated above) when there is one, else the environment, then ``.env``
+        (a provider's own model or key, named in its catalog entry). Empty is ``None``."""
+        name = env.lower()
+        if name in type(self).model_fields:
+            value = getattr(self, name)
+        else:
+            value = os.environ.get(env) or _dotenv(self.model_config.get("env_file")).get(env)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return str(value).strip() or None if value is not None else None
+
     def require_livekit(self) -> None:
         """For ``dev`` / ``start``: the three LiveKit settings must all be present."""
         for name in ("livekit_url", "livekit_api_key", "livekit_api_secret"):
@@ -111,6 +126,12 @@ class Settings(BaseSettings):
             raw = value.get_secret_value() if isinstance(value, SecretStr) else value
             if not raw:
                 raise ConfigError(f"{name.upper()} is not set (needed by dev/start)")
+
+
+def _dotenv(path: object) -> dict[str, str | None]:
+    if not isinstance(path, str | Path) or not Path(path).is_file():
+        return {}
+    return dotenv_values(path)
 
 
 def keyring_for(settings: Settings) -> Keyring:

@@ -33,6 +33,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from providers import CATALOG, voice_requirement
+
 if TYPE_CHECKING:
     from rich.text import Text
 
@@ -71,8 +73,9 @@ def voice_problem(livekit_args: list[str], *, voiceless: bool) -> str | None:
     offline interviewer has none); ``None`` otherwise."""
     if not voiceless or {"--text", "--list-devices", "--help"} & set(livekit_args):
         return None
+    keys = " or ".join(k.env for k in CATALOG.keys)
     return (
-        "a spoken interview needs OPENAI_API_KEY and DEEPGRAM_API_KEY; "
+        f"a spoken interview needs {voice_requirement()} ({keys}); "
         "without them: python -m agent console --text"
     )
 

@@ -28,14 +28,6 @@ from .session_keys import KeyLoadError, LiveKitCredentials, load_user_keys
 
 logger = logging.getLogger("interview.join")
 
-NEEDED = (
-    "openai_key_encrypted",
-    "deepgram_key_encrypted",
-    "livekit_url_encrypted",
-    "livekit_key_encrypted",
-    "livekit_secret_encrypted",
-)
-
 
 async def _room_with_user(lk: LiveKitCredentials, room: str, user_id: str) -> api.Room:
     async with api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret) as client:
@@ -90,14 +82,17 @@ def _user_livekit(settings: Settings, user_id: str) -> LiveKitCredentials:
 
     async def load() -> LiveKitCredentials | None:
         try:
-            keys = await load_user_keys(store, ring, user_id, required=NEEDED)
+            keys = await load_user_keys(store, ring, user_id)
         finally:
             await store.aclose()
         return keys.livekit
 
     lk = asyncio.run(load())
-    if lk is None:  # NEEDED includes the LiveKit keys: the loader raises first
-        raise KeyLoadError("missing_key", "the user's LiveKit keys are missing")
+    if lk is None:
+        # the three are needed together (a LiveKit project's URL, API key and secret)
+        raise KeyLoadError(
+            "missing_key", "the user's keys lack: livekit_url, livekit_key, livekit_secret"
+        )
     return lk
 
 

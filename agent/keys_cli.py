@@ -14,19 +14,18 @@ import uuid
 
 from persistence import KEY_COLUMNS, KEY_NAMES, KeyRow, StoreError
 from persistence.supabase_store import SupabaseStore
+from providers import CATALOG, choose, voice_requirement
 
 from .byok import Keyring, SecretDecryptionError, is_legacy, new_salt
 from .config import ConfigError, Settings, keyring_for, load_settings
 
 NAMES = KEY_NAMES
 ENV = {
-    "openai": "OPENAI_API_KEY",
-    "deepgram": "DEEPGRAM_API_KEY",
+    **{k.name: k.env for k in CATALOG.keys},
     "livekit_url": "USER_LIVEKIT_URL",
     "livekit_key": "USER_LIVEKIT_API_KEY",
     "livekit_secret": "USER_LIVEKIT_API_SECRET",
 }
-REQUIRED = ("openai_key_encrypted", "deepgram_key_encrypted")
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -106,7 +105,6 @@ async def _check(store: SupabaseStore, ring: Keyring, user_id: str) -> int:
         sealed = row.sealed.get(column)
         if not sealed:
             state = "absent"
-            ok = ok and column not in REQUIRED
         else:
             try:
                 ring.open(sealed, user_id=user_id, field=column, salt=row.encryption_salt)
@@ -118,6 +116,13 @@ async def _check(store: SupabaseStore, ring: Keyring, user_id: str) -> int:
                 state = f"present, does NOT open: {e}"
                 ok = False
         print(f"{name:15} {state}")
+    saved = {k.name for k in CATALOG.keys if row.sealed.get(k.column)}
+    choice = choose(saved)
+    if not choice.voice:
+        ok = False
+        print(f"no voice interview: it needs {voice_requirement()}")
+    else:
+        print(f"interviews run as: {choice.reason}")
     return 0 if ok else 1
 
 

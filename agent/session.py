@@ -10,6 +10,8 @@ room, where the state goes.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,17 +29,20 @@ from observability import metrics
 from observability.tracing import interview_attributes, span
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveResult
 from persistence.outbox import Outbox
+from providers import CATALOG, Catalog, Choice, Kind, choose
 
 from .config import Settings, prices_for
 from .driver import SessionDriver, StatePublisher
 from .interviewer import Interviewer
 from .offline_llm import OfflineInterviewerLLM
-from .providers import ProviderKeys, build_llm, build_stt, build_tts, model_names, openai_client
+from .plugins import ProviderKeys, build_chain, model_names
 from .runtime import InterviewRuntime
 from .telemetry import SessionMetrics
 from .turn_taking import TurnWatch, voice_turn_handling
 
 TEXT_ONLY: dict[str, Any] = {"turn_detection": None}
+PLUGIN_CLOSE_S = 3.0
+logger = logging.getLogger("interview.session")
 
 
 @dataclass(slots=True)
@@ -55,44 +60,77 @@ class Providers:
     carries its detector)."""
     prices: PriceTable | None = None
     """What they cost, for the interview's estimate (``None``: the bundled table)."""
+    choice: Choice | None = None
+    """Which providers and why (``interviews.metadata.providers``)."""
 
     @property
     def voice(self) -> bool:
         return self.stt is not None and self.tts is not None
 
 
-def session_mode(keys: ProviderKeys) -> tuple[bool, bool]:
-    """(offline, voice): no OpenAI key → the offline interviewer, text only; both keys →
-    a voice interview; an OpenAI key alone → text with the online interviewer."""
-    offline = keys.openai is None
-    return offline, keys.deepgram is not None and not offline
+def choice_for(keys: ProviderKeys, rt: InterviewRuntime, *, catalog: Catalog = CATALOG) -> Choice:
+    """Which providers this interview uses: the keys there, the candidate's preference
+    (``providers`` in the metadata), the catalog's order (``providers/choice.py``)."""
+    choice = choose(set(keys), rt.md.providers, catalog)
+    for note in choice.ignored:
+        rt.md.warnings.append(f"providers: {note}; the default order is used")
+    return choice
 
 
 def providers_for(
-    settings: Settings, keys: ProviderKeys, rt: InterviewRuntime, *, vad: vad.VAD | None
+    settings: Settings,
+    keys: ProviderKeys,
+    rt: InterviewRuntime,
+    *,
+    vad: vad.VAD | None,
+    catalog: Catalog = CATALOG,
+    choice: Choice | None = None,
 ) -> Providers:
-    """The production choice: VAD → Deepgram → the interviewer model → OpenAI voice when
-    both keys are there; text with the online or offline interviewer else."""
-    offline, voice = session_mode(keys)
-    models = model_names(settings, offline=offline, voice=voice)
+    """The production choice: VAD → speech-to-text → the interviewer (a model, or the
+    offline interviewer without a model key) → the voice, when the keys give both ends of
+    a voice; typed else. ``choice``: an already made one (``Choice.typed`` for text)."""
+    choice = choice or choice_for(keys, rt, catalog=catalog)
+    models = model_names(settings, choice)
     prices = prices_for(settings)
-    if offline:
-        return Providers(llm=OfflineInterviewerLLM(rt), models=models, prices=prices)
-    client = openai_client(settings, keys)
-    model = build_llm(settings, keys, client)
-    if not voice:
-        return Providers(llm=model, models=models, prices=prices)
+    shared: dict[tuple[str, str | None], Any] = {}
+
+    def serving(kind: Kind) -> Any:
+        return build_chain(
+            settings, keys, choice.chain(kind), catalog=catalog, language=rt.md.language,
+            shared=shared, on_switch=lambda k, failed, now: _switched(rt, catalog, k, failed, now),
+        )  # fmt: skip
+
+    model = OfflineInterviewerLLM(rt) if choice.llm is None else serving(Kind.LLM)
+    if not choice.voice:
+        return Providers(llm=model, models=models, prices=prices, choice=choice)
     turns = TurnWatch(rt)
     return Providers(
         prices=prices,
         llm=model,
-        stt=build_stt(settings, keys, language=rt.md.language),
-        tts=build_tts(settings, keys, client),
+        stt=serving(Kind.STT),
+        tts=serving(Kind.TTS),
         vad=vad,
         turn_handling=voice_turn_handling(turns),
         models=models,
         turns=turns,
+        choice=choice,
     )
+
+
+def _switched(
+    rt: InterviewRuntime, catalog: Catalog, kind: Kind, failed: str, now: str | None
+) -> None:
+    """A provider failed and another took over (or it serves again): in the interview's
+    errors and the log; the interview goes on."""
+    label = catalog.key(failed).label
+    if now == failed:
+        logger.info("%s: %s serves again", kind.title, label)
+        return
+    if now is None:
+        logger.warning("%s: %s failed and no provider is left standing by", kind.title, label)
+    else:
+        logger.warning("%s: %s failed; %s took over", kind.title, label, catalog.key(now).label)
+    rt.provider_switched(kind.value, failed, now)
 
 
 class InterviewSession:
@@ -156,6 +194,7 @@ class InterviewSession:
         return SessionFacts(
             mode=self.mode,
             models=self.providers.models,
+            providers=self.providers.choice.summary() if self.providers.choice else None,
             usage=[u.model_dump() for u in self.session.usage.model_usage],
             timed=self.providers.voice,
             job_id=self.job_id,
@@ -195,3 +234,17 @@ class InterviewSession:
     async def aclose(self) -> None:
         await self.driver.aclose()
         await self.session.aclose()
+        await self.close_plugins()
+
+    async def close_plugins(self) -> None:
+        """Close the plugins' own connections (pooled WebSockets of a streaming voice or
+        speech-to-text), which LiveKit's session leaves open: the provider sees the
+        session end rather than a socket left idle until the process exits."""
+        p = self.providers
+        for plugin in (p.stt, p.tts, p.llm):
+            if plugin is None:
+                continue
+            try:
+                await asyncio.wait_for(plugin.aclose(), PLUGIN_CLOSE_S)
+            except Exception as e:  # closing is best effort: the interview is saved
+                logger.warning("closing %s failed: %s", type(plugin).__name__, type(e).__name__)

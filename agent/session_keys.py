@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from persistence import KEY_NAMES, InterviewStore, StoreError
+from persistence import InterviewStore, StoreError
+from providers import CATALOG, Catalog, choose, voice_requirement
 
 from .byok import Keyring, SecretDecryptionError, is_legacy
 from .log import register_secret
-from .providers import ProviderKeys
+from .plugins import ProviderKeys
 
 logger = logging.getLogger("interview.keys")
-
-REQUIRED = ("openai_key_encrypted", "deepgram_key_encrypted")
 
 
 class KeyLoadError(Exception):
@@ -48,19 +47,24 @@ async def load_user_keys(
     keyring: Keyring,
     user_id: str,
     *,
-    required: tuple[str, ...] = REQUIRED,
+    catalog: Catalog = CATALOG,
 ) -> SessionKeys:
+    """The user's keys, opened. A voice interview needs a speech-to-text key and a voice
+    key of the catalog (the model's key is optional: without it the offline interviewer
+    asks); a row without them is refused with ``missing_key``, naming what is needed."""
     try:
         row = await store.load_key_row(user_id)
     except StoreError as e:
         raise KeyLoadError("keys_unavailable", f"could not read the user's keys: {e}") from None
     if row is None:
         raise KeyLoadError("no_keys", "the user has no saved API keys")
-    missing = [c for c in required if not row.sealed.get(c)]
-    if missing:
-        short = {column: name for name, column in KEY_NAMES.items()}
-        names = ", ".join(short[c] for c in missing)
-        raise KeyLoadError("missing_key", f"the user's keys lack: {names}")
+    saved = {k.name for k in catalog.keys if row.sealed.get(k.column)}
+    if not choose(saved, catalog=catalog).voice:
+        have = ", ".join(sorted(saved)) or "none"
+        raise KeyLoadError(
+            "missing_key",
+            f"a voice interview needs {voice_requirement(catalog)}; the user's keys: {have}",
+        )
     opened: dict[str, str] = {}
     for column, sealed in row.sealed.items():
         if not sealed:
@@ -89,9 +93,6 @@ async def load_user_keys(
             api_secret=opened["livekit_secret_encrypted"],
         )
     return SessionKeys(
-        providers=ProviderKeys(
-            openai=opened.get("openai_key_encrypted"),
-            deepgram=opened.get("deepgram_key_encrypted"),
-        ),
+        providers=ProviderKeys({k.name: opened.get(k.column) for k in catalog.keys}),
         livekit=livekit,
     )

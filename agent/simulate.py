@@ -22,14 +22,14 @@ from livekit.agents import llm
 from observability.tracing import interview_attributes, span
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore
 from persistence.outbox import Outbox
+from providers import choose
 from stages.metadata import parse_metadata
 
 from .config import Settings, prices_for
-from .offline_llm import OfflineInterviewerLLM
-from .providers import ProviderKeys, assessor_for, build_llm, model_names
+from .plugins import ProviderKeys, assessor_for, env_keys, model_names
 from .questions import stored_questions
 from .runtime import InterviewRuntime
-from .session import InterviewSession, Providers
+from .session import InterviewSession, Providers, choice_for, providers_for
 
 logger = logging.getLogger("interview.simulate")
 
@@ -76,15 +76,16 @@ def _providers(
     offline: bool,
     language_model: llm.LLM | None,
 ) -> Providers:
-    models = model_names(settings, offline=offline, voice=False)
-    prices = prices_for(settings)
+    """A simulation is typed: the interviewer the keys give (``offline``: the question
+    bank whatever the keys; ``language_model``: that model)."""
+    choice = choice_for(ProviderKeys() if offline else keys, rt)
+    choice = choice.typed("a simulated interview (lines of text)")
     if language_model is not None:
+        models = {**model_names(settings, choice), "llm": language_model.model}
         return Providers(
-            llm=language_model, models={**models, "llm": language_model.model}, prices=prices
+            llm=language_model, models=models, prices=prices_for(settings), choice=choice
         )
-    if offline:
-        return Providers(llm=OfflineInterviewerLLM(rt), models=models, prices=prices)
-    return Providers(llm=build_llm(settings, keys), models=models, prices=prices)
+    return providers_for(settings, keys, rt, vad=None, choice=choice)
 
 
 async def _converse(interview: InterviewSession, lines: Iterable[str] | AsyncIterable[str]) -> None:
@@ -130,11 +131,9 @@ async def run_simulation(
     identity = identity or InterviewIdentity.new(room)
     about = {**interview_attributes(room, identity.interview_id), "keys.source": "environment"}
     with span("key_load", about):
-        keys = ProviderKeys(
-            openai=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        )
-    if language_model is None and not offline and not keys.openai:
-        logger.info("no OPENAI_API_KEY: using the offline interviewer")
+        keys = env_keys(settings)
+    if language_model is None and not offline and not choose(set(keys), md.providers).llm:
+        logger.info("no model key: using the offline interviewer")
         offline = True
     stored = await stored_questions(store, md.job_role)
     rt = InterviewRuntime(md, identity=identity, stored=stored)
@@ -148,7 +147,8 @@ async def run_simulation(
         logger.error("simulation failed: %s", type(e).__name__)
         rt.fail(f"simulation: {type(e).__name__}")
     finally:
-        assessor = None if offline else assessor_for(settings, keys)
+        choice = interview.providers.choice
+        assessor = None if offline or choice is None else assessor_for(settings, keys, choice)
         try:
             row_record, feedback = await interview.finish(assessor)
         finally:

@@ -32,11 +32,12 @@ from observability import metrics, tracing
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
 from prompts.loader import load_all
+from providers import choose
 from stages.bank import QuestionBank
 from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
 from stages.transcript import parse_iso
 
-from . import providers
+from . import plugins
 from .audio import load_vad, room_audio_input
 from .capacity import InterviewLoad, max_interviews
 from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
@@ -49,8 +50,8 @@ from .config import (
     store_for,
 )
 from .driver import WITHDRAWN, SessionDriver
-from .log import install_redaction, register_secret
-from .providers import ProviderKeys, assessor_for
+from .log import install_redaction
+from .plugins import ProviderKeys, assessor_for, env_keys
 from .questions import stored_questions
 from .runtime import InterviewRuntime
 from .session import InterviewSession, providers_for
@@ -94,7 +95,7 @@ what they load copy-on-write (LiveKit's own models are preloaded there too)."""
 
 def warm() -> None:
     """What the first greeting should not wait for; idempotent (cached per process)."""
-    providers.warm()  # the TLS context (~45 ms of CPU)
+    plugins.warm()  # the TLS context (~45 ms of CPU)
     QuestionBank.bundled()
     load_all()
 
@@ -111,18 +112,6 @@ def prewarm(proc: JobProcess) -> None:
         supabase_store.warm()  # supabase-py's lazy imports, off the first job's event loop
 
 
-def env_keys(settings: Settings) -> ProviderKeys:
-    keys = ProviderKeys(
-        openai=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
-        deepgram=settings.deepgram_api_key.get_secret_value()
-        if settings.deepgram_api_key
-        else None,
-    )
-    register_secret(keys.openai)
-    register_secret(keys.deepgram)
-    return keys
-
-
 async def session_provider_keys(
     settings: Settings, store: InterviewStore, md: InterviewMetadata, *, console: bool
 ) -> ProviderKeys:
@@ -131,8 +120,8 @@ async def session_provider_keys(
     interviewer (typed answers, written replies). Raises :class:`KeyLoadError`."""
     if console or not settings.supabase_url:
         keys = env_keys(settings)
-        if keys.openai is None and not console:
-            logger.info("no OpenAI key: the offline interviewer runs, typed")
+        if not console:
+            logger.info("local mode: %s", choose(set(keys), md.providers).reason)
         return keys
     if md.user_id is None:  # parse_metadata requires it in dispatch mode
         raise KeyLoadError("missing_user", "no user_id: whose keys to use is unknown")
@@ -387,6 +376,7 @@ async def run_interview(
             logger.exception("finalize at shutdown failed")
         finally:
             await store.aclose()
+            await interview.close_plugins()
 
     ctx.add_shutdown_callback(on_shutdown)
     _watch_room(ctx.room, rt, interview.driver, started_at)
@@ -406,7 +396,7 @@ async def run_interview(
         ),
     )
     await interview.driver.ended.wait()
-    assessor = assessor_for(settings, keys)
+    assessor = assessor_for(settings, keys, providers.choice) if providers.choice else None
     try:
         await asyncio.wait_for(interview.finish(assessor), FINISH_BUDGET_S)
     except Exception:

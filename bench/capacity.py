@@ -153,7 +153,7 @@ async def _session(cfg: dict[str, Any], start_at: float, results: Any) -> None:
 
     from agent.audio import VAD_SILENCE_S, load_vad
     from agent.config import Settings
-    from agent.providers import ProviderKeys
+    from agent.plugins import ProviderKeys
     from agent.runtime import InterviewRuntime
     from agent.session import InterviewSession, providers_for
     from agent.worker import warm

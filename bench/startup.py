@@ -27,7 +27,7 @@ from pathlib import Path
 
 from agent.byok import Keyring, new_salt
 from agent.config import Settings
-from agent.providers import build_llm, build_stt, build_tts, openai_client
+from agent.plugins import build
 from agent.questions import stored_questions
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, Providers
@@ -38,6 +38,7 @@ from bench.finalize import summary
 from persistence import KEY_COLUMNS, KeyRow, SqliteStore
 from persistence.outbox import Outbox
 from persistence.supabase_store import SupabaseStore
+from providers import choose
 from stages.metadata import parse_metadata
 from tests.stack.local_supabase import LocalSupabase
 
@@ -82,9 +83,10 @@ async def run(runs: int, ttft: float, ttfb: float) -> dict:
             t1 = time.perf_counter()
             keys = (await load_user_keys(store, ring, user)).providers
             t2 = time.perf_counter()
-            client = openai_client(settings, keys)
-            build_llm(settings, keys, client), build_stt(settings, keys)
-            build_tts(settings, keys, client)
+            choice, shared = choose(set(keys)), {}  # type: ignore[var-annotated]
+            for provider in (choice.llm, choice.stt, choice.tts):
+                if provider is not None:
+                    build(settings, keys, provider, shared=shared)
             t3 = time.perf_counter()
             stored = await stored_questions(store, md.job_role)
             rt = InterviewRuntime(md, room_name=f"startup-{n}", stored=stored)

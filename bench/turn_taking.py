@@ -39,7 +39,7 @@ from livekit.agents import utils
 
 from agent.audio import ROOM_FRAME_MS, ROOM_SAMPLE_RATE, VAD_NAMES, VadEngine, load_vad
 from agent.config import Settings
-from agent.providers import ProviderKeys
+from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, providers_for
 from bench.fakes import Microphone, Speaker

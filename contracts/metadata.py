@@ -39,6 +39,15 @@ class DispatchMetadata(BaseModel):
         default=None, description="clamped to 120–7200; default 1800", examples=[1800]
     )
     language: str | None = Field(default=None, description="default en", examples=["en"])
+    providers: dict[str, str | list[str]] | None = Field(
+        default=None,
+        description="the candidate's providers per kind (stt, llm, tts): a provider name "
+        "such as openai or deepgram (it serves first; the user's other providers of that "
+        "kind stand by and take over if it fails), or a list of names (exactly those, in "
+        "that order); followed where the user has the key, else the default order "
+        "(docs/PROVIDERS.md); job or room metadata only",
+        examples=[{"stt": "openai"}, {"stt": ["deepgram"], "tts": ["openai", "deepgram"]}],
+    )
     record_audio: bool | None = Field(
         default=None,
         description="true only when the candidate agreed to have their answers recorded "

@@ -9,6 +9,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from providers import CATALOG
+
 from .report import SCORE_KEYS
 
 
@@ -128,6 +130,40 @@ def cost_lines(interview: dict[str, Any]) -> tuple[str, list[str]] | None:
         )
         lines.append(f"{what} {item['model']}: {_used(item)} — {price}")
     return head, lines
+
+
+def setup_line(interview: dict[str, Any]) -> str | None:
+    """How the interview ran (which providers and why, and any provider that failed and
+    was replaced during it), for a person; ``None`` for an interview saved before this
+    was recorded."""
+    metadata = interview.get("metadata") or {}
+    chosen = metadata.get("providers")
+    if not isinstance(chosen, dict) or not isinstance(chosen.get("reason"), str):
+        return None
+    line = f"This was {chosen['reason'].strip()}."
+    switches = [
+        e for e in metadata.get("errors") or []
+        if isinstance(e, dict) and e.get("type") == "fallback"
+    ]  # fmt: skip
+    told = []
+    for e in switches:
+        kind = KINDS_SAID.get(str(e.get("source")), str(e.get("source")))
+        failed = _vendor(e.get("from"))
+        if e.get("to"):
+            told.append(f"{failed} failed and {_vendor(e['to'])} took over the {kind}")
+        else:
+            told.append(f"{failed} failed and no other {kind} was left")
+    if told:
+        line += " During the interview " + "; ".join(told) + "."
+    return line
+
+
+KINDS_SAID = {"stt": "speech-to-text", "llm": "model", "tts": "voice"}
+
+
+def _vendor(name: object) -> str:
+    labels = {k.name: k.label for k in CATALOG.keys}
+    return labels.get(str(name), str(name))
 
 
 def _num(v: float | None) -> str:
@@ -260,6 +296,8 @@ def markdown(
             out += [f"| {' | '.join(row)} |" for row in progress[1]]
     if cost := cost_lines(interview):
         out += ["", "## Cost (estimate)", "", cost[0], "", *(f"- {line}" for line in cost[1])]
+    if setup := setup_line(interview):
+        out += ["", "## How it ran", "", setup]
     return "\n".join(out).strip() + "\n"
 
 
@@ -373,6 +411,8 @@ def html(interview: dict[str, Any], fb: dict[str, Any], audio: dict[int, str] | 
         if cost
         else ""
     )
+    setup = setup_line(interview)
+    setup_html = f"<section><h2>How it ran</h2><p>{e(setup)}</p></section>" if setup else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -394,7 +434,7 @@ def html(interview: dict[str, Any], fb: dict[str, Any], audio: dict[int, str] | 
 <th>Topics a strong answer often adds</th></tr></thead>
 <tbody>{rows}</tbody></table></div>{gap_html}</section>
 <section><h2>Plan</h2><ul>{plan_items}</ul></section>
-{_progress_html(fb)}{cost_html}
+{_progress_html(fb)}{cost_html}{setup_html}
 </main></body></html>
 """
 

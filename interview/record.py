@@ -77,6 +77,11 @@ def _event(m: InterviewMachine, tool: Request, kind: NonAnswer | None) -> list[E
             return m.finish_stage()
 
 
+SPEECH_LOST_WINDOW_S = 3.0
+"""A speech-to-text stream that fails this soon after the candidate stopped speaking may
+not have sent the final words of what it heard."""
+
+
 @dataclass(frozen=True, slots=True)
 class ToolOutcome:
     """What a request the model made on the candidate's behalf (a tool call) achieved,
@@ -157,6 +162,8 @@ class Interview:
         self.tool_outcomes: dict[str, ToolOutcome] = {}
         """What each tool call achieved, by call id."""
         self._speech_lost = False
+        self._candidate_speaking = False
+        self._candidate_quiet_at: float | None = None
         self._played: dict[str, float] = {}
         """How long each cut-off interviewer message played (seconds)."""
         self._answer_goes_on = False
@@ -342,6 +349,19 @@ class Interview:
         )  # fmt: skip
         self._speech_lost = self._speech_lost or speech_lost
 
+    def provider_switched(self, kind: str, failed: str, now: str | None) -> None:
+        """A provider of ``kind`` failed and ``now`` took over (``None``: none left);
+        recorded in the interview's errors (``type: fallback``) and its report. A
+        speech-to-text that failed while the candidate spoke (or within
+        :data:`SPEECH_LOST_WINDOW_S` of it) lost the words its stream had heard: the turn
+        being spoken is marked as missing words."""
+        if kind == "stt" and self._candidate_spoke_lately():
+            self._speech_lost = True
+        self.errors.append(
+            {"source": kind, "type": "fallback", "from": failed, "to": now or "",
+             "recoverable": str(now is not None), "at": iso(self.clock()) or ""}
+        )  # fmt: skip
+
     # ------------------------------------------------------------ lifecycle and controls
     # Every event for the state machine enters through this record, which applies its
     # effects (listeners told) before returning them: nothing outside ``interview/``
@@ -360,6 +380,16 @@ class Interview:
     def speaking(self, who: Literal["agent", "candidate"], now: bool) -> None:
         """Who is speaking (voice activity / playout): resets the silence clock."""
         self.machine.activity(who, now)
+        if who == "candidate":
+            if self._candidate_speaking and not now:
+                self._candidate_quiet_at = self.clock()
+            self._candidate_speaking = now
+
+    def _candidate_spoke_lately(self) -> bool:
+        quiet_at = self._candidate_quiet_at
+        return self._candidate_speaking or (
+            quiet_at is not None and self.clock() - quiet_at <= SPEECH_LOST_WINDOW_S
+        )
 
     def client_skip(self, *, stage_id: str | None, request_id: str | None) -> list[Effect]:
         """The candidate's app asked to skip ``stage_id`` (the current stage when None)."""

@@ -44,6 +44,8 @@ class SessionFacts:
 
     mode: str
     models: dict[str, str | None]
+    providers: dict[str, Any] | None = None
+    """Which providers the interview used and why (``providers.Choice.summary``)."""
     usage: list[dict[str, Any]] = field(default_factory=list)
     timed: bool = False
     job_id: str | None = None
@@ -139,6 +141,7 @@ def _metadata(rt: Interview, facts: SessionFacts, failed: list[str]) -> dict[str
         "mode": facts.mode,
         "job_id": facts.job_id,
         "models": facts.models,
+        "providers": facts.providers,
         "usage": _part(
             "usage", lambda: _usage_totals(facts.usage, carried.get("usage") or {}), failed
         ),

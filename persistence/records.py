@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from providers import CATALOG
+
 REVISIONS_PER_GENERATION = 1_000_000_000
 """Revisions of one job are ``generation * REVISIONS_PER_GENERATION + n``: a job that
 continues an interview (generation + 1) always outranks the job it took over from."""
@@ -122,13 +124,13 @@ class StoredQuestion:
 
 
 KEY_NAMES: dict[str, str] = {
-    "openai": "openai_key_encrypted",
-    "deepgram": "deepgram_key_encrypted",
+    **CATALOG.columns,  # each provider key of the catalog (providers/catalog.py)
     "livekit_url": "livekit_url_encrypted",
     "livekit_key": "livekit_key_encrypted",
     "livekit_secret": "livekit_secret_encrypted",
 }
-"""Short names (used by the keys commands and in messages) of the sealed columns."""
+"""Short names (used by the keys commands and in messages) of the sealed columns: the
+providers' keys, then the user's own LiveKit project."""
 KEY_COLUMNS = tuple(KEY_NAMES.values())
 
 

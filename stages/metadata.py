@@ -90,6 +90,10 @@ class InterviewMetadata:
     plan: tuple[StageDef, ...] = ()
     max_duration_s: int = DEFAULT_MAX_DURATION_S
     language: str = "en"
+    providers: dict[str, str | list[str]] = field(default_factory=dict)
+    """The candidate's providers per kind (``stt``/``llm``/``tts`` → a name such as
+    ``openai``, preferred first; or a list of names, exactly those in that order),
+    followed where they have the key (``providers/choice.py``)."""
     record_audio: bool = False
     """The candidate agreed to have their answers recorded (only an explicit ``true``)."""
     warnings: list[str] = field(default_factory=list)
@@ -118,7 +122,9 @@ def _clean_text(value: str) -> str:
     return clean_text(value).strip()
 
 
-SERVER_FIELDS = ("user_id", "stages", "max_duration_s", "record_audio", *CONTEXT_FIELDS)
+SERVER_FIELDS = (
+    "user_id", "stages", "max_duration_s", "record_audio", "providers", *CONTEXT_FIELDS
+)  # fmt: skip
 """What the server-set sources (the job's and the room's metadata) may say."""
 
 
@@ -214,7 +220,34 @@ def _from_object(data: dict[str, Any], *, require_user: bool) -> InterviewMetada
     _duration(md, data.get("max_duration_s"))
     _language(md, data.get("language"))
     _consent(md, data.get("record_audio"))
+    _preferences(md, data.get("providers"))
     return md
+
+
+PROVIDER_KINDS = ("stt", "llm", "tts")
+_PROVIDER_NAME = re.compile(r"[a-z0-9_-]{1,40}")
+
+
+def _preferences(md: InterviewMetadata, value: Any) -> None:
+    """``providers``: an object of kind → a provider name (preferred first) or a list of
+    names (exactly those, in that order); anything else is warned about and ignored."""
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        md.warnings.append("providers must be an object of kind to provider; ignored")
+        return
+    for kind, wanted in value.items():
+        names = wanted if isinstance(wanted, list) else [wanted]
+        if kind not in PROVIDER_KINDS:
+            md.warnings.append(f"providers: unknown kind {str(kind)[:20]!r}; ignored")
+        elif not 1 <= len(names) <= 8 or not all(
+            isinstance(n, str) and _PROVIDER_NAME.fullmatch(n) for n in names
+        ):
+            md.warnings.append(
+                f"providers.{kind} must be a provider name or a list of them; ignored"
+            )
+        else:
+            md.providers[kind] = list(names) if isinstance(wanted, list) else wanted
 
 
 def _consent(md: InterviewMetadata, value: Any) -> None:

@@ -9,6 +9,11 @@ milliseconds of silence follow (or at ``Finalize``). The words of each final res
 the next line of its script: this server cannot recognise speech, so the test says what
 was said.
 
+It is also Deepgram's Aura voice (``/v1/speak``): over the WebSocket, ``Speak`` text is
+gathered until ``Flush``, answered with linear16 audio (a quiet tone, ``speech_seconds``
+long) and ``Flushed``; a POST gets the same audio for its whole text. ``spoken`` keeps
+each text voiced.
+
 Faults: ``drop_in_line=k`` cuts the TCP connection (no close frame, as a network drop)
 once ``drop_after_s`` seconds of line ``k`` have been heard. The words already heard are
 lost with that stream, so line ``k`` is transcribed as its second half only. With
@@ -71,12 +76,17 @@ class FakeDeepgram:
         self.drops = 0
         self.finals: list[str] = []
         self.queries: list[dict[str, str]] = []
+        self.spoken: list[str] = []
+        self.speak_queries: list[dict[str, str]] = []
+        self.speech_seconds = 0.4
         self._server = LocalServer()
         self.base_url = ""
 
     async def __aenter__(self) -> FakeDeepgram:
         app = web.Application()
         app.router.add_get("/v1/listen", self._listen)
+        app.router.add_get("/v1/speak", self._speak_stream)
+        app.router.add_post("/v1/speak", self._speak)
         await self._server.start(app)
         self.base_url = f"{self._server.origin}/v1/listen"
         return self
@@ -100,7 +110,7 @@ class FakeDeepgram:
             rate=int(query.get("sample_rate", "16000")),
             endpointing_s=0.01 if endpointing == "false" else int(endpointing) / 1000,
         )
-        ws = web.WebSocketResponse()
+        ws = self._server.track(web.WebSocketResponse())
         await ws.prepare(request)
         self.connections += 1
         async for msg in ws:
@@ -120,6 +130,44 @@ class FakeDeepgram:
                 elif kind == "CloseStream":
                     await ws.close()
         return ws
+
+    def _voice(self, request: web.Request) -> bytes:
+        rate = int(request.query.get("sample_rate", "24000"))
+        n = int(rate * self.speech_seconds)
+        return (np.sin(np.arange(n) * (2 * np.pi * 220 / rate)) * 1000).astype("<i2").tobytes()
+
+    async def _speak_stream(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Token {self.key}":
+            self.rejected_keys += 1
+            return web.json_response({"err_code": "INVALID_AUTH"}, status=401)
+        self.speak_queries.append(dict(request.query))
+        ws = self._server.track(web.WebSocketResponse())
+        await ws.prepare(request)
+        text: list[str] = []
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            event = json.loads(msg.data)
+            kind = event.get("type")
+            if kind == "Speak":
+                text.append(str(event.get("text") or ""))
+            elif kind == "Flush":
+                if "".join(text).strip():
+                    self.spoken.append("".join(text).strip())
+                    await ws.send_bytes(self._voice(request))
+                text.clear()
+                await ws.send_str(json.dumps({"type": "Flushed", "sequence_id": 0}))
+            elif kind == "Close":
+                await ws.close()
+        return ws
+
+    async def _speak(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Token {self.key}":
+            self.rejected_keys += 1
+            return web.json_response({"err_code": "INVALID_AUTH"}, status=401)
+        self.speak_queries.append(dict(request.query))
+        self.spoken.append(str((await request.json()).get("text") or "").strip())
+        return web.Response(body=self._voice(request), content_type="audio/pcm")
 
     def _should_drop(self, stream: _Stream) -> bool:
         return (

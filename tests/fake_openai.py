@@ -1,18 +1,27 @@
-"""A local OpenAI-compatible HTTP server (chat completions, streaming) for tests.
+"""A local OpenAI-compatible server for tests: chat completions (streaming), speech, and
+the realtime transcription WebSocket.
 
-The real OpenAI plugin talks to it over HTTP, so its request building and SSE parsing
-run for real. ``reply`` decides each answer from the request body.
+The real OpenAI plugin talks to it over HTTP and WebSocket, so its request building, SSE
+parsing and realtime events run for real. ``reply`` decides each answer from the request
+body. Transcription (``/v1/realtime?intent=transcription``) speaks the part of the
+protocol the plugin's streaming speech-to-text uses: it checks the bearer key, reads the
+``session.update`` and the base64 24 kHz PCM of ``input_audio_buffer.append``, finds
+speech by its energy (server VAD), sends ``speech_started``, transcription deltas while
+the speech goes on, and ``speech_stopped``, ``committed`` and ``completed`` once the
+session's ``silence_duration_ms`` of silence follow (or at ``input_audio_buffer.commit``).
+The words are the next line of ``transcripts``: this server cannot recognise speech.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from .local_server import LocalServer
 
@@ -32,6 +41,13 @@ class FakeOpenAI:
         self.speech_delay = 0.0
         """Seconds before the voice's audio is sent (its time to first byte)."""
         self.speech_requests = 0
+        self.transcripts: list[str] = []
+        """What the candidate says, line by line (realtime transcription)."""
+        self.transcribed: list[str] = []
+        self.realtime_auth: list[str] = []
+        self.realtime_queries: list[dict[str, str]] = []
+        self.sessions: list[dict[str, Any]] = []
+        """Each ``session.update`` received."""
         self._server = LocalServer()
         self.base_url = ""
 
@@ -40,6 +56,7 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/audio/speech", self._speech)
+        app.router.add_get("/v1/realtime", self._realtime)
         await self._server.start(app)
         self.base_url = f"{self._server.origin}/v1"
         return self
@@ -64,6 +81,43 @@ class FakeOpenAI:
             content_type="audio/pcm",
             headers={"x-request-id": f"req_{self.speech_requests}"},
         )
+
+    async def _realtime(self, request: web.Request) -> web.StreamResponse:
+        """Realtime transcription: energy VAD over the appended audio, scripted words."""
+        auth = request.headers.get("Authorization", "")
+        self.realtime_auth.append(auth)
+        self.realtime_queries.append(dict(request.query))
+        if request.query.get("intent") != "transcription":
+            return web.json_response({"error": {"message": "transcription only"}}, status=400)
+        ws = self._server.track(web.WebSocketResponse())
+        await ws.prepare(request)
+        hearing = _Hearing()
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            event = json.loads(msg.data)
+            kind = event.get("type")
+            if kind == "session.update":
+                self.sessions.append(event.get("session") or {})
+                audio_in = ((event.get("session") or {}).get("audio") or {}).get("input") or {}
+                silence = (audio_in.get("turn_detection") or {}).get("silence_duration_ms")
+                hearing.silence_s = (silence or 500) / 1000
+                await ws.send_str(json.dumps({"type": "session.updated"}))
+            elif kind == "input_audio_buffer.append":
+                pcm = base64.b64decode(event.get("audio") or "")
+                for out in hearing.hear(pcm, self._next_words):
+                    await ws.send_str(json.dumps(out))
+            elif kind == "input_audio_buffer.commit" and hearing.item is not None:
+                for out in hearing.finish():
+                    await ws.send_str(json.dumps(out))
+        return ws
+
+    def _next_words(self) -> str:
+        """The next line of the script, taken by the next stretch of speech."""
+        n = len(self.transcribed)
+        line = self.transcripts[n] if n < len(self.transcripts) else "mm"
+        self.transcribed.append(line)
+        return line
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": []})
@@ -152,6 +206,83 @@ class FakeOpenAI:
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
         return resp
+
+
+SPEECH_RMS = 300.0
+"""Mean amplitude above which a chunk of 16-bit audio counts as speech."""
+RATE = 24_000
+
+
+class _Hearing:
+    """One transcription session's server VAD: an item per stretch of speech."""
+
+    def __init__(self) -> None:
+        self.silence_s = 0.5
+        self.position_s = 0.0
+        self.item: str | None = None
+        self.items = 0
+        self.started_s = 0.0
+        self.speech_s = 0.0
+        self.quiet_s = 0.0
+        self.deltas = 0
+        self.words: list[str] = []
+        self.finished: list[str] = []
+
+    def hear(self, pcm: bytes, next_words: Callable[[], str]) -> list[dict[str, Any]]:
+        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype=np.int16).astype(np.float64)
+        duration = len(samples) / RATE
+        voiced = samples.size > 0 and float(np.sqrt(np.mean(samples**2))) > SPEECH_RMS
+        self.position_s += duration
+        out: list[dict[str, Any]] = []
+        if voiced:
+            if self.item is None:
+                self.items += 1
+                self.item = f"item_{self.items}"
+                self.started_s = self.position_s - duration
+                self.speech_s = self.quiet_s = 0.0
+                self.deltas = 0
+                self.words = next_words().split()
+                out.append({
+                    "type": "input_audio_buffer.speech_started",
+                    "item_id": self.item,
+                    "audio_start_ms": int(self.started_s * 1000),
+                })  # fmt: skip
+            self.speech_s += duration
+            self.quiet_s = 0.0
+            if self.speech_s >= 0.5 * (self.deltas + 1) and self.deltas * 2 < len(self.words):
+                delta = " ".join(self.words[self.deltas * 2 : self.deltas * 2 + 2]) + " "
+                self.deltas += 1
+                out.append({
+                    "type": "conversation.item.input_audio_transcription.delta",
+                    "item_id": self.item,
+                    "content_index": 0,
+                    "delta": delta,
+                })  # fmt: skip
+        elif self.item is not None:
+            self.quiet_s += duration
+            if self.quiet_s >= self.silence_s:
+                out.extend(self.finish())
+        return out
+
+    def finish(self) -> list[dict[str, Any]]:
+        item = self.item
+        assert item is not None
+        end_ms = int((self.position_s - self.quiet_s) * 1000)
+        transcript = " ".join(self.words)
+        self.item = None
+        self.finished.append(transcript)
+        return [
+            {"type": "input_audio_buffer.speech_stopped", "item_id": item, "audio_end_ms": end_ms},
+            {"type": "input_audio_buffer.committed", "item_id": item, "previous_item_id": None},
+            {
+                "type": "conversation.item.input_audio_transcription.completed",
+                "item_id": item,
+                "content_index": 0,
+                "transcript": transcript,
+                "usage": {"type": "tokens", "input_tokens": 50, "output_tokens": 10,
+                          "total_tokens": 60},
+            },
+        ]  # fmt: skip
 
 
 def last_user_text(body: dict[str, Any]) -> str | None:

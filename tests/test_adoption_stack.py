@@ -182,7 +182,7 @@ async def test_the_earlier_apps_keys_open_and_reseal(project, tmp_path):
         keys = await load_user_keys(store, Keyring.parse(MASTER, LEGACY_KEY), owner)
     finally:
         await store.aclose()
-    assert (keys.providers.openai, keys.providers.deepgram) == (OPENAI, DEEPGRAM)
+    assert (keys.providers["openai"], keys.providers["deepgram"]) == (OPENAI, DEEPGRAM)
 
     other_before = stack.psql(
         f"select user_api_keys::text from user_api_keys where user_id = '{other}'"

@@ -104,7 +104,7 @@ class OneRow:
 async def test_a_session_opens_legacy_keys_and_says_so_once(caplog):
     with caplog.at_level(logging.WARNING, logger="interview.keys"):
         keys = await load_user_keys(OneRow(legacy_row()), ring(), USER)  # type: ignore[arg-type]
-    assert (keys.providers.openai, keys.providers.deepgram) == (OPENAI, DEEPGRAM)
+    assert (keys.providers["openai"], keys.providers["deepgram"]) == (OPENAI, DEEPGRAM)
     said = [r.getMessage() for r in caplog.records if "legacy Fernet" in r.getMessage()]
     assert len(said) == 1 and "deepgram_key_encrypted, openai_key_encrypted" in said[0]
     assert OPENAI not in caplog.text and LEGACY_KEY not in caplog.text

@@ -120,14 +120,22 @@ async def test_session_loads_the_users_keys_and_refuses_clearly(supabase_stack, 
             await session_provider_keys(settings, store, md, console=False)
         assert err.value.code == "no_keys"
 
-        set_keys(supabase_stack, user, f"openai={OPENAI}\n")
+        # a row with no provider key (only the user's LiveKit project) cannot run a voice
+        set_keys(supabase_stack, user, "livekit_url=wss://example.livekit.cloud\n")
         with pytest.raises(KeyLoadError) as err:
             await load_user_keys(store, ring, user)
-        assert err.value.code == "missing_key" and "deepgram" in str(err.value)
+        assert err.value.code == "missing_key"
+        assert "speech-to-text key (Deepgram or OpenAI)" in str(err.value)
+        assert "the user's keys: none" in str(err.value)
+
+        # an OpenAI key alone is a voice interview (OpenAI hears, speaks and asks)
+        set_keys(supabase_stack, user, f"openai={OPENAI}\n")
+        alone = await load_user_keys(store, ring, user)
+        assert dict(alone.providers) == {"openai": OPENAI}
 
         set_keys(supabase_stack, user, f"deepgram={DEEPGRAM}\n")
         keys = await session_provider_keys(settings, store, md, console=False)
-        assert (keys.openai, keys.deepgram) == (OPENAI, DEEPGRAM)
+        assert (keys["openai"], keys["deepgram"]) == (OPENAI, DEEPGRAM)
         assert OPENAI not in repr(keys)
 
         # a ciphertext moved to another column (or user) does not open

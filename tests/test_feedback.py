@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.config import Settings
-from agent.providers import ProviderKeys, openai_client
+from agent.plugins import ProviderKeys, openai_client
 from agent.runtime import InterviewRuntime
 from feedback.grounding import is_verbatim
 from feedback.metrics import (

@@ -32,7 +32,7 @@ from agent.audio import load_vad
 from agent.config import Settings
 from agent.driver import SessionDriver
 from agent.interviewer import Interviewer
-from agent.providers import ProviderKeys
+from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.speech_end import SpeechEnd
 from bench.turn_taking import READY, Feed, greeted

@@ -10,7 +10,7 @@ from livekit.agents import AgentSession
 from agent.config import Settings
 from agent.driver import SessionDriver
 from agent.interviewer import Interviewer
-from agent.providers import ProviderKeys, build_llm
+from agent.plugins import ProviderKeys, build_llm
 from agent.runtime import InterviewRuntime
 from interview.record import REQUESTS
 from stages.metadata import parse_metadata

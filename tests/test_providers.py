@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.config import Settings
-from agent.providers import ProviderKeys, build_stt, build_tts
+from agent.plugins import ProviderKeys, build_stt, build_tts
 from agent.runtime import InterviewRuntime
 from agent.session import providers_for
 from agent.turn_taking import InterviewTurnDetector

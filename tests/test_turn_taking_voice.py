@@ -20,7 +20,7 @@ from livekit.agents import utils
 
 from agent.audio import load_vad
 from agent.config import Settings
-from agent.providers import ProviderKeys
+from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from bench.turn_taking import READY, Feed, greeted, quiet, replied
 from stages.metadata import parse_metadata

@@ -44,6 +44,12 @@ export interface DispatchMetadata {
    */
   language?: string | null;
   /**
+   * the candidate's providers per kind (stt, llm, tts): a provider name such as openai or deepgram (it serves first; the user's other providers of that kind stand by and take over if it fails), or a list of names (exactly those, in that order); followed where the user has the key, else the default order (docs/PROVIDERS.md); job or room metadata only
+   */
+  providers?: {
+    [k: string]: string | string[];
+  } | null;
+  /**
    * true only when the candidate agreed to have their answers recorded (default false); job or room metadata only, never a participant attribute
    */
   record_audio?: boolean | null;

@@ -106,7 +106,7 @@ async def test_stalled_stream_times_out_and_ends_gracefully(tmp_path, monkeypatc
 
 async def test_tts_failure_ends_gracefully_and_saves(tmp_path):
 
-    from agent.providers import ProviderKeys, build_tts
+    from agent.plugins import ProviderKeys, build_tts
     from agent.runtime import InterviewRuntime
     from agent.session import InterviewSession, Providers
     from bench.fakes import TimedAudioOutput

@@ -5,7 +5,9 @@ server, and the worker's own session wiring (``InterviewSession``, ``providers_f
 
 A stream dropped mid-answer is reconnected and the interview goes on (the words heard
 by the dropped stream are lost with it); a stream that cannot be reconnected ends the
-interview with ``ended_by = "error"`` and the transcript up to then saved.
+interview with ``ended_by = "error"`` and the transcript up to then saved. These are the
+outages of a speech-to-text with nothing standing by (the metadata names Deepgram
+alone); with a second provider standing by see ``tests/test_fallback.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from livekit.agents import utils
 
 from agent.audio import load_vad
 from agent.config import Settings
-from agent.providers import ProviderKeys
+from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, providers_for
 from bench.fakes import Microphone, TimedAudioOutput, frames_of
@@ -117,7 +119,12 @@ async def voice_interview(
             deepgram_base_url=deepgram.base_url,
         )
         keys = ProviderKeys(openai=OPENAI_KEY, deepgram=DEEPGRAM_KEY)
-        md = parse_metadata('{"job_role": "Backend Developer"}', require_user=False)
+        # Deepgram alone hears (OpenAI's speech-to-text is not standing by): a Deepgram
+        # outage as a user with only that speech-to-text meets it
+        md = parse_metadata(
+            '{"job_role": "Backend Developer", "providers": {"stt": ["deepgram"]}}',
+            require_user=False,
+        )
         rt = InterviewRuntime(md, room_name=tmp_path.name)
         interview = InterviewSession(
             rt, providers_for(settings, keys, rt, vad=load_vad()),

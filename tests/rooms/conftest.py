@@ -39,10 +39,17 @@ async def make_rig(supabase_stack, tmp_path) -> AsyncIterator[Callable[..., Any]
     """Makes a :class:`Rig`; stops its workers and local providers afterwards."""
     rigs: list[Rig] = []
 
-    async def make(lines: list[str], reply: Callable[[dict], dict] = interviewer) -> Rig:
+    async def make(
+        lines: list[str],
+        reply: Callable[[dict], dict] = interviewer,
+        keys: tuple[str, ...] = ("openai", "deepgram"),
+    ) -> Rig:
+        """``lines``: what the candidate says, for whichever speech-to-text hears them;
+        ``keys``: the provider keys the user has saved."""
         user = supabase_stack.create_user(f"room-{uuid.uuid4().hex[:8]}@example.com")
-        await seal_keys(supabase_stack, user)
+        await seal_keys(supabase_stack, user, keys)
         openai = await FakeOpenAI(reply).__aenter__()
+        openai.transcripts = list(lines)
         deepgram = await FakeDeepgram(lines, key=DEEPGRAM_KEY).__aenter__()
         env = {
             "SUPABASE_URL": supabase_stack.url,

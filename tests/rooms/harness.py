@@ -34,7 +34,7 @@ import pytest
 from livekit import api, rtc
 
 from agent.byok import Keyring, new_salt
-from persistence import KEY_COLUMNS, KeyRow
+from persistence import KEY_COLUMNS, KEY_NAMES, KeyRow
 from persistence.supabase_store import SupabaseStore
 
 from ..fake_openai import last_user_text
@@ -74,11 +74,14 @@ def interviewer(body: dict[str, Any]) -> dict[str, Any]:
     return {"content": "Thank you. Could you tell me more about that?"}
 
 
-async def seal_keys(stack: Any, user_id: str) -> None:
+async def seal_keys(
+    stack: Any, user_id: str, keys: tuple[str, ...] = ("openai", "deepgram")
+) -> None:
+    """Seal the user's provider keys (``keys``: which of them) into their row."""
     ring = Keyring.parse(MASTER)
     row = KeyRow(user_id=user_id, encryption_salt=new_salt(), sealed=dict.fromkeys(KEY_COLUMNS))
-    for column, value in (("openai_key_encrypted", OPENAI_KEY),
-                          ("deepgram_key_encrypted", DEEPGRAM_KEY)):  # fmt: skip
+    values = {"openai": OPENAI_KEY, "deepgram": DEEPGRAM_KEY}
+    for column, value in ((KEY_NAMES[name], values[name]) for name in keys):
         row.sealed[column] = ring.seal(
             value, user_id=user_id, field=column, salt=row.encryption_salt
         )

@@ -1,0 +1,15 @@
+"""The providers an interview can use, as data (no LiveKit): the catalog and the choice."""
+
+from .catalog import CATALOG, Catalog, KeySpec, Kind, Provider
+from .choice import Choice, choose, voice_requirement
+
+__all__ = [
+    "CATALOG",
+    "Catalog",
+    "Choice",
+    "KeySpec",
+    "Kind",
+    "Provider",
+    "choose",
+    "voice_requirement",
+]

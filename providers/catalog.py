@@ -1,0 +1,215 @@
+"""The providers an interview can use, as data: one entry per provider.
+
+A provider is one kind of service (speech-to-text, the interviewer's model, the voice)
+from one vendor, reached with one of the candidate's keys. Everything that asks "which
+keys are there, which are needed, which mode does this interview run in, what does it
+cost, how is its LiveKit plugin built" reads this table: the session's assembly
+(``agent/session.py``), the keys commands, the key columns ``persistence`` reads, the
+cost estimate and the docs' lists (checked by ``tests/test_provider_table.py``).
+
+Nothing here imports LiveKit: ``build`` names the function (``module:function``) in
+``agent/`` that makes the plugin, imported only when a session needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Kind(StrEnum):
+    """What a provider does in the interview (the price table's sections)."""
+
+    STT = "stt"
+    LLM = "llm"
+    TTS = "tts"
+
+    @property
+    def title(self) -> str:
+        return {"stt": "speech-to-text", "llm": "model", "tts": "voice"}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """One vendor's key: how it is named, where it comes from, where it is sealed."""
+
+    name: str
+    """Short name: ``keys set`` input, the metadata's ``providers`` preference, messages."""
+    label: str
+    """The vendor as a person names it."""
+    env: str
+    """The environment variable (console, local mode, ``keys set`` from the environment)."""
+    column: str
+    """The ``user_api_keys`` column its sealed value lives in (the AAD names it)."""
+    base_url_env: str | None = None
+    """The environment variable of a compatible endpoint (gateway, proxy, stand-in)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """One provider: a kind of service from one vendor, with one key."""
+
+    key: str
+    """The :class:`KeySpec` name; also the provider's name within its kind."""
+    kind: Kind
+    plugin: str
+    """The pinned distribution of LiveKit's plugin for it."""
+    build: str
+    """``module:function`` in ``agent/`` that builds the plugin (see ``agent/plugins.py``)."""
+    default_model: str
+    model_env: str
+    """The environment variable that chooses another model."""
+    models: tuple[str, ...]
+    """The models documented and priced (``[kind."model"]`` in the price table); another
+    model named in ``model_env`` is used and reported unpriced, never guessed."""
+    voice_env: str | None = None
+    default_voice: str | None = None
+    """A voice provider's speaker, when chosen apart from the model."""
+    openai_compatible: bool = False
+    """A model reached through OpenAI's chat completions API (the assessment uses it)."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.key}-{self.kind.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """The keys and providers known, with the default order of each kind."""
+
+    keys: tuple[KeySpec, ...]
+    providers: tuple[Provider, ...]
+    order: Mapping[Kind, tuple[str, ...]] = field(default_factory=dict)
+    """Per kind, the key names in the order they are chosen without a preference."""
+
+    def __post_init__(self) -> None:
+        names = [k.name for k in self.keys]
+        if len(set(names)) != len(names):
+            raise ValueError("a key is named twice")
+        known = set(names)
+        ids = [p.id for p in self.providers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a provider is listed twice")
+        for p in self.providers:
+            if p.key not in known:
+                raise ValueError(f"provider {p.id}: no key named {p.key!r}")
+        for kind, names_in_order in self.order.items():
+            for name in names_in_order:
+                if self.provider(kind, name) is None:
+                    raise ValueError(f"order of {kind.value}: no provider {name!r}")
+        object.__setattr__(self, "order", MappingProxyType(dict(self.order)))
+
+    def key(self, name: str) -> KeySpec:
+        for k in self.keys:
+            if k.name == name:
+                return k
+        raise KeyError(name)
+
+    def provider(self, kind: Kind, name: str) -> Provider | None:
+        for p in self.providers:
+            if p.kind is kind and p.key == name:
+                return p
+        return None
+
+    def of_kind(self, kind: Kind) -> list[Provider]:
+        """This kind's providers, in the default order (then as listed)."""
+        ranked = list(self.order.get(kind, ()))
+        listed = [p for p in self.providers if p.kind is kind]
+        return sorted(listed, key=lambda p: ranked.index(p.key) if p.key in ranked else len(ranked))
+
+    def vendors(self, kind: Kind) -> list[str]:
+        return [self.key(p.key).label for p in self.of_kind(kind)]
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """Key name → sealed column, for every provider key."""
+        return {k.name: k.column for k in self.keys}
+
+    def with_entries(
+        self, keys: Iterable[KeySpec] = (), providers: Iterable[Provider] = (),
+        order: Mapping[Kind, tuple[str, ...]] | None = None,
+    ) -> Catalog:  # fmt: skip
+        """This catalog with more keys and providers (a deployment's own, a test's)."""
+        return Catalog(
+            keys=(*self.keys, *keys),
+            providers=(*self.providers, *providers),
+            order={**self.order, **(order or {})},
+        )
+
+
+OPENAI = KeySpec(
+    name="openai",
+    label="OpenAI",
+    env="OPENAI_API_KEY",
+    column="openai_key_encrypted",
+    base_url_env="OPENAI_BASE_URL",
+)
+DEEPGRAM = KeySpec(
+    name="deepgram",
+    label="Deepgram",
+    env="DEEPGRAM_API_KEY",
+    column="deepgram_key_encrypted",
+    base_url_env="DEEPGRAM_BASE_URL",
+)
+
+CATALOG = Catalog(
+    keys=(OPENAI, DEEPGRAM),
+    providers=(
+        Provider(
+            key="deepgram",
+            kind=Kind.STT,
+            plugin="livekit-plugins-deepgram",
+            build="agent.plugins:deepgram_stt",
+            default_model="nova-3",
+            model_env="INTERVIEW_STT_MODEL",
+            models=("nova-3", "nova-2"),
+        ),
+        Provider(
+            key="openai",
+            kind=Kind.STT,
+            plugin="livekit-plugins-openai",
+            build="agent.plugins:openai_stt",
+            default_model="gpt-4o-mini-transcribe",
+            model_env="OPENAI_STT_MODEL",
+            models=("gpt-4o-mini-transcribe", "gpt-4o-transcribe"),
+        ),
+        Provider(
+            key="openai",
+            kind=Kind.LLM,
+            plugin="livekit-plugins-openai",
+            build="agent.plugins:openai_llm",
+            default_model="gpt-4.1-mini",
+            model_env="INTERVIEW_LLM_MODEL",
+            models=("gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini"),
+            openai_compatible=True,
+        ),
+        Provider(
+            key="openai",
+            kind=Kind.TTS,
+            plugin="livekit-plugins-openai",
+            build="agent.plugins:openai_tts",
+            default_model="gpt-4o-mini-tts",
+            model_env="INTERVIEW_TTS_MODEL",
+            models=("gpt-4o-mini-tts", "tts-1", "tts-1-hd"),
+            voice_env="INTERVIEW_TTS_VOICE",
+            default_voice="alloy",
+        ),
+        Provider(
+            key="deepgram",
+            kind=Kind.TTS,
+            plugin="livekit-plugins-deepgram",
+            build="agent.plugins:deepgram_tts",
+            default_model="aura-2-thalia-en",
+            model_env="DEEPGRAM_TTS_MODEL",
+            models=("aura-2-thalia-en", "aura-2-andromeda-en", "aura-2-apollo-en"),
+        ),
+    ),
+    order={
+        Kind.STT: ("deepgram", "openai"),
+        Kind.LLM: ("openai",),
+        Kind.TTS: ("openai", "deepgram"),
+    },
+)
+"""The providers this worker knows, and the order each kind is chosen in."""
