@@ -30,6 +30,8 @@ COPY interview ./interview
 COPY contracts ./contracts
 COPY observability ./observability
 COPY providers ./providers
+COPY byok ./byok
+COPY commands ./commands
 RUN pip install -c constraints.txt . \
     && mkdir -p /app/data && chown interviewer:interviewer /app/data
 

@@ -15,10 +15,9 @@ from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from byok.sealing import Keyring, MasterKeyError
 from interview.cost import PriceTable, PriceTableError, load_prices
 from persistence import InterviewStore, open_store
-
-from .byok import Keyring, MasterKeyError
 
 
 class ConfigError(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import ssl
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -21,39 +21,12 @@ from livekit.agents import llm, stt, tts
 from livekit.plugins import deepgram, openai
 
 from interview.assessor import Assessor
-from providers import CATALOG, Catalog, Choice, Kind, Provider
+from providers import CATALOG, Catalog, Choice, Kind, Provider, ProviderKeys
 
 from .audio import VAD_NAMES
 from .config import Settings
 from .log import register_secret
 from .offline_llm import OFFLINE_MODEL
-
-
-class ProviderKeys(Mapping[str, str]):
-    """Decrypted provider keys for one session, by key name (``openai``, ``deepgram``,
-    ...). ``repr`` names the keys present, never their values; empty values are absent."""
-
-    __slots__ = ("_secrets",)
-
-    def __init__(
-        self, secrets: Mapping[str, str | None] | None = None, /, **named: str | None
-    ) -> None:
-        merged = {**(secrets or {}), **named}
-        self._secrets = {k: v for k, v in merged.items() if v}
-
-    def __getitem__(self, name: str) -> str:
-        return self._secrets[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._secrets)
-
-    def __len__(self) -> int:
-        return len(self._secrets)
-
-    def __repr__(self) -> str:
-        return f"ProviderKeys(present={list(self._secrets)})"
-
-    __str__ = __repr__
 
 
 def env_keys(settings: Settings, catalog: Catalog = CATALOG) -> ProviderKeys:

@@ -29,13 +29,13 @@ from observability import metrics
 from observability.tracing import interview_attributes, span
 from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveResult
 from persistence.outbox import Outbox
-from providers import CATALOG, Catalog, Choice, Kind, choose
+from providers import CATALOG, Catalog, Choice, Kind, ProviderKeys, choose
 
 from .config import Settings, prices_for
 from .driver import SessionDriver, StatePublisher
 from .interviewer import Interviewer
 from .offline_llm import OfflineInterviewerLLM
-from .plugins import ProviderKeys, build_chain, model_names
+from .plugins import build_chain, model_names
 from .runtime import InterviewRuntime
 from .telemetry import SessionMetrics
 from .turn_taking import TurnWatch, voice_turn_handling

@@ -22,11 +22,11 @@ from livekit.agents import llm
 from observability.tracing import interview_attributes, span
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore
 from persistence.outbox import Outbox
-from providers import choose
+from providers import ProviderKeys, choose
 from stages.metadata import parse_metadata
 
 from .config import Settings, prices_for
-from .plugins import ProviderKeys, assessor_for, env_keys, model_names
+from .plugins import assessor_for, env_keys, model_names
 from .questions import stored_questions
 from .runtime import InterviewRuntime
 from .session import InterviewSession, Providers, choice_for, providers_for

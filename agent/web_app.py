@@ -44,7 +44,7 @@ from stages.metadata import LEVELS, LIMITS, MetadataError, parse_metadata
 
 from .config import Settings
 from .reports import audio_links, find_saved, render_report
-from .token_cli import make_token
+from .tokens import make_token
 
 logger = logging.getLogger("interview.playground")
 

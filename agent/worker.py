@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from livekit import api, rtc
 from livekit.agents import AgentServer, JobContext, JobProcess, room_io
 from livekit.protocol.models import ParticipantInfo
 
+from byok.user_keys import KeyLoadError, load_user_keys
 from interview import recordings
 from interview.rows import worker_version
 from interview.saving import (
@@ -32,7 +34,7 @@ from observability import metrics, tracing
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
 from prompts.loader import load_all
-from providers import choose
+from providers import ProviderKeys, choose
 from stages.bank import QuestionBank
 from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
 from stages.transcript import parse_iso
@@ -50,12 +52,11 @@ from .config import (
     store_for,
 )
 from .driver import WITHDRAWN, SessionDriver
-from .log import install_redaction
-from .plugins import ProviderKeys, assessor_for, env_keys
+from .log import install_redaction, register_secret
+from .plugins import assessor_for, env_keys
 from .questions import stored_questions
 from .runtime import InterviewRuntime
 from .session import InterviewSession, providers_for
-from .session_keys import KeyLoadError, load_user_keys
 from .telemetry import configure_tracing, span
 
 logger = logging.getLogger("interview.worker")
@@ -100,6 +101,15 @@ def warm() -> None:
     load_all()
 
 
+def run_livekit_cli(settings: Settings, argv: list[str]) -> None:
+    """LiveKit's own command line (``dev``, ``start``, ``console``, ...) over this worker,
+    with ``argv`` as its arguments."""
+    from livekit.agents import cli as lk_cli
+
+    sys.argv = [sys.argv[0], *argv]
+    lk_cli.run_app(build_server(settings))
+
+
 def prewarm(proc: JobProcess) -> None:
     """Once per job process, before any job (already done in the forkserver when preloaded)."""
     settings = load_settings()
@@ -125,7 +135,7 @@ async def session_provider_keys(
         return keys
     if md.user_id is None:  # parse_metadata requires it in dispatch mode
         raise KeyLoadError("missing_user", "no user_id: whose keys to use is unknown")
-    loaded = await load_user_keys(store, keyring_for(settings), md.user_id)
+    loaded = await load_user_keys(store, keyring_for(settings), md.user_id, on_open=register_secret)
     return loaded.providers
 
 

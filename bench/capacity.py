@@ -153,13 +153,13 @@ async def _session(cfg: dict[str, Any], start_at: float, results: Any) -> None:
 
     from agent.audio import VAD_SILENCE_S, load_vad
     from agent.config import Settings
-    from agent.plugins import ProviderKeys
     from agent.runtime import InterviewRuntime
     from agent.session import InterviewSession, providers_for
     from agent.worker import warm
     from bench.fakes import TimedAudioOutput
     from persistence import SqliteStore
     from persistence.outbox import Outbox
+    from providers import ProviderKeys
     from stages.metadata import parse_metadata
 
     timeouts = _Timeouts()

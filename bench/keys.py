@@ -17,9 +17,9 @@ import os
 import time
 from pathlib import Path
 
-from agent.byok import Keyring, new_salt
-from agent.session_keys import load_user_keys
 from bench.finalize import summary
+from byok.sealing import Keyring, new_salt
+from byok.user_keys import load_user_keys
 from persistence import KEY_COLUMNS, KeyRow
 from persistence.supabase_store import SupabaseStore
 from tests.stack.local_supabase import LocalSupabase

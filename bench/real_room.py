@@ -35,12 +35,12 @@ from livekit.agents import utils
 
 from agent.audio import load_vad
 from agent.config import Settings
-from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, providers_for
 from bench.fakes import Microphone, TimedAudioOutput, frames_of
 from persistence import SqliteStore
 from persistence.outbox import Outbox
+from providers import ProviderKeys
 from stages.metadata import parse_metadata
 from tests.fake_deepgram import FakeDeepgram
 from tests.fake_openai import FakeOpenAI

@@ -25,16 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.byok import Keyring, new_salt
 from agent.config import Settings
 from agent.plugins import build
 from agent.questions import stored_questions
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, Providers
-from agent.session_keys import load_user_keys
 from agent.worker import prewarm
 from bench.fakes import FixedLatencyLLM, FixedLatencyTTS, TimedAudioOutput
 from bench.finalize import summary
+from byok.sealing import Keyring, new_salt
+from byok.user_keys import load_user_keys
 from persistence import KEY_COLUMNS, KeyRow, SqliteStore
 from persistence.outbox import Outbox
 from persistence.supabase_store import SupabaseStore

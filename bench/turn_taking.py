@@ -39,12 +39,12 @@ from livekit.agents import utils
 
 from agent.audio import ROOM_FRAME_MS, ROOM_SAMPLE_RATE, VAD_NAMES, VadEngine, load_vad
 from agent.config import Settings
-from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, providers_for
 from bench.fakes import Microphone, Speaker
 from persistence import SqliteStore
 from persistence.outbox import Outbox
+from providers import ProviderKeys
 from stages.machine import Limits
 from stages.metadata import parse_metadata
 from tests.fake_deepgram import FakeDeepgram

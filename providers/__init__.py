@@ -2,6 +2,7 @@
 
 from .catalog import CATALOG, Catalog, KeySpec, Kind, Provider
 from .choice import Choice, choose, voice_requirement
+from .keys import ProviderKeys
 
 __all__ = [
     "CATALOG",
@@ -10,6 +11,7 @@ __all__ = [
     "KeySpec",
     "Kind",
     "Provider",
+    "ProviderKeys",
     "choose",
     "voice_requirement",
 ]

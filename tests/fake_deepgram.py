@@ -23,6 +23,7 @@ lost with that stream, so line ``k`` is transcribed as its second half only. Wit
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +75,7 @@ class FakeDeepgram:
         self.refused = 0
         self.rejected_keys = 0
         self.drops = 0
+        self.dropped_at: float | None = None
         self.finals: list[str] = []
         self.queries: list[dict[str, str]] = []
         self.spoken: list[str] = []
@@ -119,6 +121,7 @@ class FakeDeepgram:
                     await ws.send_str(json.dumps(event))
                 if self._should_drop(stream):
                     self.drops += 1
+                    self.dropped_at = time.time()
                     self.cut_line = self.next_line
                     assert request.transport is not None
                     request.transport.abort()  # no close frame: the network went away

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from agent.byok import Keyring, is_legacy
-from agent.session_keys import load_user_keys
+from byok.sealing import Keyring, is_legacy
+from byok.user_keys import load_user_keys
 from persistence.supabase_store import SupabaseStore
 
 from .services import start_or_skip

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.byok import Keyring, MasterKeyError, SecretDecryptionError, new_salt
+from byok.sealing import Keyring, MasterKeyError, SecretDecryptionError, new_salt
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "byok_vectors.json").read_text())
 USER_A = "6f1c2a52-8a0e-4a3f-9d3b-0d7a3a1e9b11"
@@ -159,7 +159,7 @@ def test_vectors_follow_the_written_spec_independently():
 def test_the_module_api_reads_the_master_keys_from_the_environment(monkeypatch):
     """``encrypt_secret`` / ``decrypt_secret``: the documented API for code that seals keys
     outside the worker (docs/BYOK.md), configured by ``BYOK_MASTER_KEYS`` alone."""
-    from agent import byok
+    from byok import sealing as byok
 
     master = "env:" + base64.b64encode(bytes(range(40, 72))).decode()
     monkeypatch.setenv("BYOK_MASTER_KEYS", master)

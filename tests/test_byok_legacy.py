@@ -11,9 +11,9 @@ import os
 import pytest
 from cryptography.fernet import Fernet
 
-from agent.byok import Keyring, MasterKeyError, SecretDecryptionError, is_legacy, new_salt
-from agent.keys_cli import _reseal
-from agent.session_keys import load_user_keys
+from byok.sealing import Keyring, MasterKeyError, SecretDecryptionError, is_legacy, new_salt
+from byok.user_keys import load_user_keys
+from commands.keys import _reseal
 from persistence import KEY_COLUMNS, KeyRow
 
 USER = "6f1c2a52-8a0e-4a3f-9d3b-0d7a3a1e9b11"

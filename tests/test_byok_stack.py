@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
-from agent.byok import Keyring
 from agent.config import Settings
-from agent.session_keys import KeyLoadError, load_user_keys
 from agent.worker import session_provider_keys
+from byok.sealing import Keyring
+from byok.user_keys import KeyLoadError, load_user_keys
 from persistence.supabase_store import SupabaseStore
 from stages.metadata import parse_metadata
 

@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from agent import cli, console
+from agent import console
+from commands import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 TMUX = shutil.which("tmux")

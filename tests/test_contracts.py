@@ -55,7 +55,7 @@ def test_the_typescript_declarations_are_what_the_schemas_give():
 def _codes(exception: str) -> set[str]:
     """Every literal code the product raises ``exception`` with."""
     found = set()
-    for path in [*ROOT.glob("agent/*.py"), *ROOT.glob("stages/*.py")]:
+    for path in [*ROOT.glob("agent/*.py"), *ROOT.glob("stages/*.py"), *ROOT.glob("byok/*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)

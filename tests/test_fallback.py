@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,10 @@ from livekit.agents import utils
 
 from agent.audio import load_vad
 from agent.config import Settings
-from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from bench.turn_taking import READY, Feed, greeted, quiet, replied
 from feedback.render import markdown
+from providers import ProviderKeys
 from stages.metadata import parse_metadata
 
 from .fake_deepgram import FakeDeepgram
@@ -96,6 +97,10 @@ async def test_speech_to_text_fails_mid_answer_and_the_one_standing_by_hears_the
     assert set(openai.realtime_auth) == {f"Bearer {OPENAI_KEY}"}  # the candidate's own key
     assert row.ended_by != "error"
     assert ("stt", "deepgram", "openai") in _switches(row.metadata["errors"])
+    switch = next(e for e in row.metadata["errors"] if e.get("type") == "fallback")
+    assert deepgram.dropped_at is not None
+    took = datetime.fromisoformat(switch["at"]).timestamp() - deepgram.dropped_at
+    print(f"speech-to-text: Deepgram dropped, OpenAI serving {took:.2f} s later")
     assert row.metadata["providers"]["fallback"] == {"stt": ["openai"], "tts": ["deepgram"]}
     report = markdown(asdict(row), feedback.feedback_data)
     assert "Deepgram failed and OpenAI took over the speech-to-text" in report

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.config import Settings
-from agent.plugins import ProviderKeys, openai_client
+from agent.plugins import openai_client
 from agent.runtime import InterviewRuntime
 from feedback.grounding import is_verbatim
 from feedback.metrics import (
@@ -26,6 +26,7 @@ from feedback.report import answer_pairs, asked
 from feedback.schema import FeedbackData
 from interview.assessor import Assessor
 from interview.rows import SessionFacts, build_records
+from providers import ProviderKeys
 from stages.metadata import parse_metadata
 from stages.transcript import Message
 

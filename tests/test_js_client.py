@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.byok import Keyring, SecretDecryptionError, new_salt
+from byok.sealing import Keyring, SecretDecryptionError, new_salt
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "clients" / "js"

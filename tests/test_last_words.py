@@ -32,13 +32,13 @@ from agent.audio import load_vad
 from agent.config import Settings
 from agent.driver import SessionDriver
 from agent.interviewer import Interviewer
-from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from agent.speech_end import SpeechEnd
 from bench.turn_taking import READY, Feed, greeted
 from contracts import Conversation
 from feedback.schema import FeedbackData
 from interview.rows import SessionFacts, build_records
+from providers import ProviderKeys
 from stages.metadata import parse_metadata
 from stages.transcript import Message
 

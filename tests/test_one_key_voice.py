@@ -24,10 +24,10 @@ from livekit.agents import utils
 
 from agent.audio import load_vad
 from agent.config import Settings
-from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from bench.turn_taking import READY, Feed, greeted, quiet
 from feedback.render import html, markdown
+from providers import ProviderKeys
 from stages.metadata import parse_metadata
 
 from .fake_deepgram import FakeDeepgram

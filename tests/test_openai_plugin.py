@@ -10,9 +10,10 @@ from livekit.agents import AgentSession
 from agent.config import Settings
 from agent.driver import SessionDriver
 from agent.interviewer import Interviewer
-from agent.plugins import ProviderKeys, build_llm
+from agent.plugins import build_llm
 from agent.runtime import InterviewRuntime
 from interview.record import REQUESTS
+from providers import ProviderKeys
 from stages.metadata import parse_metadata
 
 from .fake_openai import FakeOpenAI, last_tool_name, last_user_text

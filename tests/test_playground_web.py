@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from livekit import api
 
-from agent.cli import main
 from agent.config import load_settings
 from agent.web_app import (
     COOKIE,
@@ -32,6 +31,7 @@ from agent.web_app import (
     Started,
     web_app,
 )
+from commands.main import main
 from persistence.sqlite_store import SqliteStore
 from stages.metadata import LIMITS, parse_metadata
 

@@ -19,16 +19,16 @@ from hypothesis import strategies as st
 from livekit.agents import llm
 from livekit.plugins import openai
 
-from agent import keys_cli
 from agent.config import Settings
-from agent.plugins import PluginContext, ProviderKeys, env_keys
+from agent.plugins import PluginContext, env_keys
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, providers_for
+from commands import keys as keys_cli
 from interview.cost import load_prices
 from persistence import KEY_NAMES
 from persistence.outbox import Outbox
 from persistence.sqlite_store import SqliteStore
-from providers import CATALOG, KeySpec, Kind, Provider, choose, voice_requirement
+from providers import CATALOG, KeySpec, Kind, Provider, ProviderKeys, choose, voice_requirement
 from providers import docs as provider_docs
 from stages.metadata import parse_metadata
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from agent.config import Settings
-from agent.plugins import ProviderKeys, build_stt, build_tts
+from agent.plugins import build_stt, build_tts
 from agent.runtime import InterviewRuntime
 from agent.session import providers_for
 from agent.turn_taking import InterviewTurnDetector
+from providers import ProviderKeys
 from stages.metadata import parse_metadata
 
 KEYS = ProviderKeys(openai="sk-test-not-a-real-key-0123456789", deepgram="dg-test-0123456789abcdef")

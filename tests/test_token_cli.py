@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from livekit import api
 
-from agent.cli import main
+from commands.main import main
 
 KEY, SECRET = "devkey-token-test", "a-long-enough-secret-for-hs256-signing-0123"
 

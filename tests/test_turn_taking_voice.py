@@ -20,9 +20,9 @@ from livekit.agents import utils
 
 from agent.audio import load_vad
 from agent.config import Settings
-from agent.plugins import ProviderKeys
 from agent.runtime import InterviewRuntime
 from bench.turn_taking import READY, Feed, greeted, quiet, replied
+from providers import ProviderKeys
 from stages.metadata import parse_metadata
 
 from .fake_deepgram import FakeDeepgram

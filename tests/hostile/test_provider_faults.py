@@ -106,10 +106,11 @@ async def test_stalled_stream_times_out_and_ends_gracefully(tmp_path, monkeypatc
 
 async def test_tts_failure_ends_gracefully_and_saves(tmp_path):
 
-    from agent.plugins import ProviderKeys, build_tts
+    from agent.plugins import build_tts
     from agent.runtime import InterviewRuntime
     from agent.session import InterviewSession, Providers
     from bench.fakes import TimedAudioOutput
+    from providers import ProviderKeys
     from stages.metadata import parse_metadata
 
     from ..fakes import ScriptedLLM

@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 from livekit import api, rtc
 
-from agent.byok import Keyring, new_salt
+from byok.sealing import Keyring, new_salt
 from persistence import KEY_COLUMNS, KEY_NAMES, KeyRow
 from persistence.supabase_store import SupabaseStore
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from agent.byok import Keyring
+from byok.sealing import Keyring
 from persistence.supabase_store import SupabaseStore
 
 from .harness import MASTER, ROOM_TESTS, Candidate, seal_keys, token

@@ -15,10 +15,9 @@ import sys
 import uuid
 from pathlib import Path
 
+from agent.config import ConfigError, load_settings, store_for
 from interview.recordings import LOCAL_USER, pending
 from persistence import StoreError
-
-from .config import ConfigError, load_settings, store_for
 
 
 def _uuid(value: str) -> str:

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from observability import MetricsSetupError, share_metrics
-from persistence import InterviewStore, StoreError
-from persistence.outbox import Outbox, OutboxUnavailable
-from stages.metadata import MetadataError
-
-from .config import (
+from agent.config import (
     ConfigError,
     Settings,
     keyring_for,
@@ -28,10 +25,14 @@ from .config import (
     prices_for,
     store_for,
 )
-from .log import install_redaction
+from agent.log import install_redaction
+from observability import MetricsSetupError, share_metrics
+from persistence import InterviewStore, StoreError
+from persistence.outbox import Outbox, OutboxUnavailable
+from stages.metadata import MetadataError
 
 if TYPE_CHECKING:
-    from .simulate import SimulationResult
+    from agent.simulate import SimulationResult
 
 LIVEKIT_COMMANDS = ("dev", "start", "console", "connect", "download-files")
 USAGE = """usage: python -m agent COMMAND [options]
@@ -57,6 +58,16 @@ USAGE = """usage: python -m agent COMMAND [options]
   download-files    fetch model files (Docker build step)"""
 
 
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "playground": ("agent.playground", "playground_main", "logging"),
+    "token": ("commands.token", "token_main", "redaction"),
+    "recordings": ("commands.recordings", "recordings_main", "logging"),
+    "keys": ("commands.keys", "keys_main", "redaction"),
+}
+"""Commands of their own module: (module, its main function, how logs are set up: the
+warnings of a plain logging set-up, or only the redaction of secrets)."""
+
+
 def _fail(message: str, code: int = 2) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
@@ -75,12 +86,9 @@ def _livekit(argv: list[str]) -> int:
         _share_metrics(settings)
     except ConfigError as e:
         return _fail(str(e))
-    from livekit.agents import cli as lk_cli
+    from agent.worker import run_livekit_cli
 
-    from .worker import build_server
-
-    sys.argv = [sys.argv[0], *argv]
-    lk_cli.run_app(build_server(settings))
+    run_livekit_cli(settings, argv)
     return 0
 
 
@@ -88,7 +96,7 @@ def _console(argv: list[str]) -> int:
     """LiveKit's console with the conversation as a chat, warnings only from the logs
     unless ``--log-level`` says otherwise; ends by itself once the interview is saved and
     says where (exit 1 when it waits in the outbox)."""
-    from . import console
+    from agent import console
 
     problem = console.portaudio_problem()
     if problem is not None:  # before LiveKit imports sounddevice: one line, no traceback
@@ -107,24 +115,20 @@ def _console(argv: list[str]) -> int:
         _share_metrics(settings)
     except ConfigError as e:
         return _fail(str(e))
+    from agent.plugins import env_keys
     from providers import choose
-
-    from .plugins import env_keys
 
     voiceless = not choose(set(env_keys(settings))).voice
     problem = console.voice_problem(livekit_args, voiceless=voiceless)
     if problem is not None:
         return _fail(problem)
     install_redaction()
-    from livekit.agents import cli as lk_cli
-
-    from .worker import build_server
+    from agent.worker import run_livekit_cli
 
     console.show_chat()
     level = console.LOG_LEVELS[args.log_level]
-    sys.argv = [sys.argv[0], "console", *livekit_args, "--log-level", level]
     try:
-        lk_cli.run_app(build_server(settings))
+        run_livekit_cli(settings, ["console", *livekit_args, "--log-level", level])
     except SystemExit as e:
         if e.code not in (None, 0):
             return e.code if isinstance(e.code, int) else 1
@@ -196,11 +200,10 @@ def _simulate(argv: list[str]) -> int:
         _share_metrics(settings)  # beside a worker with the same METRICS_DIR: its /metrics
     except ConfigError as e:
         return _fail(str(e))
+    from agent.simulate import run_simulation, script_lines, stream_lines
+    from agent.telemetry import configure_tracing
     from interview.rows import worker_version
     from observability import tracing
-
-    from .simulate import run_simulation, script_lines, stream_lines
-    from .telemetry import configure_tracing
 
     try:
         store = store_for(settings)
@@ -321,7 +324,7 @@ def _report(argv: list[str]) -> int:
     parser.add_argument("--output", type=Path, help="write to this file instead of stdout")
     args = parser.parse_args(argv)
     _logging()
-    from .reports import audio_links, find_saved, render_report
+    from agent.reports import audio_links, find_saved, render_report
 
     try:
         settings, store = _settings_and_store()
@@ -388,24 +391,12 @@ def main(argv: list[str] | None = None) -> int:
 
         install_redaction()
         return join_main(argv[1:])
-    if command == "playground":
-        from .playground import playground_main
-
-        _logging()
-        return playground_main(argv[1:])
-    if command == "token":
-        from .token_cli import token_main
-
-        install_redaction()
-        return token_main(argv[1:])
-    if command == "recordings":
-        from .recordings_cli import recordings_main
-
-        _logging()
-        return recordings_main(argv[1:])
-    if command == "keys":
-        from .keys_cli import keys_main
-
-        install_redaction()
-        return keys_main(argv[1:])
+    if command in SUBCOMMANDS:
+        module, function, logs = SUBCOMMANDS[command]
+        if logs == "logging":
+            _logging()
+        else:
+            install_redaction()
+        run: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
+        return run(argv[1:])
     return _fail(f"unknown command {command!r}; try --help")

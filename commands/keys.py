@@ -12,12 +12,11 @@ import os
 import sys
 import uuid
 
+from agent.config import ConfigError, Settings, keyring_for, load_settings
+from byok.sealing import Keyring, SecretDecryptionError, is_legacy, new_salt
 from persistence import KEY_COLUMNS, KEY_NAMES, KeyRow, StoreError
 from persistence.supabase_store import SupabaseStore
 from providers import CATALOG, choose, voice_requirement
-
-from .byok import Keyring, SecretDecryptionError, is_legacy, new_salt
-from .config import ConfigError, Settings, keyring_for, load_settings
 
 NAMES = KEY_NAMES
 ENV = {

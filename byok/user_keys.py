@@ -1,16 +1,18 @@
-"""Load and open one user's keys for one session (dispatch mode with Supabase)."""
+"""Load and open one user's keys for one session (dispatch mode with Supabase).
+
+Each opened value is handed to the caller's ``on_open`` (the worker registers it for
+redaction from its logs, ``agent/log.py``): this package knows no logging set-up."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from persistence import InterviewStore, StoreError
-from providers import CATALOG, Catalog, choose, voice_requirement
+from providers import CATALOG, Catalog, ProviderKeys, choose, voice_requirement
 
-from .byok import Keyring, SecretDecryptionError, is_legacy
-from .log import register_secret
-from .plugins import ProviderKeys
+from .sealing import Keyring, SecretDecryptionError, is_legacy
 
 logger = logging.getLogger("interview.keys")
 
@@ -48,6 +50,7 @@ async def load_user_keys(
     user_id: str,
     *,
     catalog: Catalog = CATALOG,
+    on_open: Callable[[str], None] | None = None,
 ) -> SessionKeys:
     """The user's keys, opened. A voice interview needs a speech-to-text key and a voice
     key of the catalog (the model's key is optional: without it the offline interviewer
@@ -75,7 +78,8 @@ async def load_user_keys(
             )
         except SecretDecryptionError as e:
             raise KeyLoadError("key_decrypt_failed", f"{column}: {e}") from None
-        register_secret(opened[column])
+        if on_open is not None:
+            on_open(opened[column])
     legacy = sorted(c for c, v in row.sealed.items() if v and is_legacy(v))
     if legacy:
         logger.warning(

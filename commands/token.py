@@ -15,39 +15,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from livekit import api
-
+from agent.config import ConfigError, load_settings
+from agent.tokens import make_token
 from stages.metadata import MetadataError, parse_metadata
-
-from .config import ConfigError, load_settings
 
 
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
-
-
-def make_token(
-    *, api_key: str, api_secret: str, agent_name: str | None, room: str, identity: str,
-    metadata: str, ttl: timedelta,
-) -> str:  # fmt: skip
-    """A token to join ``room`` (only that room) as ``identity`` that dispatches
-    ``agent_name`` with ``metadata`` when the room is made (``None``: a token to rejoin,
-    which dispatches nothing)."""
-    token = (
-        api.AccessToken(api_key, api_secret)
-        .with_identity(identity)
-        .with_name(identity)
-        .with_ttl(ttl)
-        .with_grants(api.VideoGrants(room_join=True, room=room))
-    )
-    if agent_name is not None:
-        token = token.with_room_config(
-            api.RoomConfiguration(
-                agents=[api.RoomAgentDispatch(agent_name=agent_name, metadata=metadata)]
-            )
-        )
-    return token.to_jwt()
 
 
 def token_main(argv: list[str]) -> int:
