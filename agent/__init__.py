@@ -1,1 +1,2 @@
-"""The interview worker: LiveKit wiring, configuration, keys and the command line."""
+"""The interview worker's LiveKit wiring: the worker and its jobs, the one session assembly,
+each provider's plugin, the interviewer agent, the console, the playground's page server."""

@@ -1,6 +1,7 @@
 """Voice to voice in a real room, next to the same figure in process.
 
     .venv/bin/python -m bench.real_room [--turns 20] [--mode both|room|inprocess]
+        [--providers JSON] [--out NAME]
 
 Room: a local LiveKit server (dev mode, loopback), the worker as users start it
 (``python -m agent start``), the real PostgreSQL + PostgREST stack, and a candidate on the
@@ -15,7 +16,11 @@ handling (LiveKit's end-of-turn model, dynamic endpointing 0.8-6 s).
 Measured per turn: from the end of the candidate's speech (the last voiced sample handed
 to the microphone) to the first non-silent agent audio the candidate receives (room) or
 the first audio frame out (in process); and, apart, the time the worker spent deciding that
-the turn had ended (LiveKit's ``end_of_turn_delay``). Writes bench/results/real_room.json.
+the turn had ended (LiveKit's ``end_of_turn_delay``). Writes bench/results/real_room.json
+(or ``NAME.json``). ``--providers``: the metadata's provider choice, e.g.
+``'{"stt": ["deepgram"], "tts": ["openai"]}'`` (one provider each, nothing standing by) to
+set beside the default (with both keys, the other vendor stands by behind LiveKit's
+fallback adapters).
 """
 
 from __future__ import annotations
@@ -95,7 +100,7 @@ def lines_for(turns: int) -> list[str]:
 # ---------------------------------------------------------------- in a real room
 
 
-async def room(turns: int, work: Path) -> dict[str, Any]:
+async def room(turns: int, work: Path, chosen: dict[str, Any]) -> dict[str, Any]:
     stack = LocalSupabase().start()
     server = LiveKitServer()
     openai = await FakeOpenAI(interviewer).__aenter__()
@@ -117,7 +122,7 @@ async def room(turns: int, work: Path) -> dict[str, Any]:
         await worker.wait_for("registered worker")
         while len(voice_to_voice) < turns:
             name = f"bench-{uuid.uuid4().hex[:8]}"
-            await dispatch(server, name, agent_name, {"user_id": user})
+            await dispatch(server, name, agent_name, {"user_id": user, **chosen})
             candidate = Candidate(server, name)
             await candidate.join(token(server, name, "candidate"))
             try:
@@ -169,7 +174,7 @@ def _after(total: list[float], eot: list[float]) -> dict[str, float | int]:
 # ---------------------------------------------------------------- in process
 
 
-async def in_process(turns: int, work: Path) -> dict[str, Any]:
+async def in_process(turns: int, work: Path, chosen: dict[str, Any]) -> dict[str, Any]:
     voice_to_voice: list[float] = []
     end_of_turn: list[float] = []
     async with (
@@ -185,7 +190,9 @@ async def in_process(turns: int, work: Path) -> dict[str, Any]:
         frames = {line: frames_of(samples.tobytes(), 48000) for line, samples in spoken.items()}
         vad = load_vad()
         while len(voice_to_voice) < turns:
-            md = parse_metadata('{"job_role": "Backend Developer"}', require_user=False)
+            md = parse_metadata(
+                json.dumps({"job_role": "Backend Developer", **chosen}), require_user=False
+            )
             rt = InterviewRuntime(md, room_name=f"bench-{uuid.uuid4().hex[:6]}")
             interview = InterviewSession(
                 rt, providers_for(settings, keys, rt, vad=vad), store=SqliteStore(work / "s.db"),
@@ -220,15 +227,20 @@ async def in_process(turns: int, work: Path) -> dict[str, Any]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-room-"))
+    chosen = {"providers": json.loads(args.providers)} if args.providers else {}
+    command = f"python -m bench.real_room --turns {args.turns} --mode {args.mode}"
+    if args.providers:
+        command += f" --providers '{args.providers}'"
     out: dict[str, Any] = {
-        "command": f"python -m bench.real_room --turns {args.turns} --mode {args.mode}",
+        "command": command,
+        "providers": chosen.get("providers", "default"),
         "machine": {"python": platform.python_version(), "cpu": platform.machine()},
         "turns": args.turns,
     }
     if args.mode in ("both", "room"):
-        out["room"] = await room(args.turns, work)
+        out["room"] = await room(args.turns, work, chosen)
     if args.mode in ("both", "inprocess"):
-        out["in_process"] = await in_process(args.turns, work)
+        out["in_process"] = await in_process(args.turns, work, chosen)
     return out
 
 
@@ -236,11 +248,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--mode", choices=("both", "room", "inprocess"), default="both")
+    parser.add_argument("--providers", help="the metadata's providers object, as JSON")
+    parser.add_argument("--out", default="real_room", help="results file name (no .json)")
     args = parser.parse_args()
     result = asyncio.run(run(args))
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
-    (out / "real_room.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{args.out}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 
