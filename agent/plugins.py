@@ -123,6 +123,8 @@ Builder = Callable[[PluginContext], Any]
 
 
 def openai_llm(ctx: PluginContext) -> llm.LLM:
+    """OpenAI's chat completions, or any API compatible with them at the key's endpoint
+    (Groq: its own base URL)."""
     return openai.LLM(
         model=ctx.model, client=ctx.openai_client(), temperature=0.6, parallel_tool_calls=False
     )
@@ -213,7 +215,8 @@ def context_for(
         provider=provider,
         key=key,
         model=model_of(settings, provider),
-        base_url=settings.setting(spec.base_url_env) if spec.base_url_env else None,
+        base_url=(settings.setting(spec.base_url_env) if spec.base_url_env else None)
+        or spec.default_base_url,
         language=language,
         voice=voice_of(settings, provider),
         shared=shared if shared is not None else {},

@@ -291,7 +291,9 @@ class SupabaseStore:
         """Insert or update; with ``expected_updated_at``, only if the row is unchanged
         since it was read (returns False when someone else changed it)."""
         body: dict[str, Any] = {"user_id": row.user_id, "encryption_salt": row.encryption_salt}
-        body.update(row.sealed)
+        # only the sealed values there are: a column the database lacks (a provider added
+        # to the table before its migration ran here) is never named unless it is used
+        body.update({column: value for column, value in row.sealed.items() if value is not None})
         try:
             db = await self._db()
             if expected_updated_at is None:

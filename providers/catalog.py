@@ -45,6 +45,9 @@ class KeySpec:
     """The ``user_api_keys`` column its sealed value lives in (the AAD names it)."""
     base_url_env: str | None = None
     """The environment variable of a compatible endpoint (gateway, proxy, stand-in)."""
+    default_base_url: str | None = None
+    """The vendor's endpoint when its plugin's own default is another vendor's (an
+    OpenAI-compatible API reached through the OpenAI plugin)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +156,17 @@ DEEPGRAM = KeySpec(
     column="deepgram_key_encrypted",
     base_url_env="DEEPGRAM_BASE_URL",
 )
+GROQ = KeySpec(
+    name="groq",
+    label="Groq",
+    env="GROQ_API_KEY",
+    column="groq_key_encrypted",
+    base_url_env="GROQ_BASE_URL",
+    default_base_url="https://api.groq.com/openai/v1",
+)
 
 CATALOG = Catalog(
-    keys=(OPENAI, DEEPGRAM),
+    keys=(OPENAI, DEEPGRAM, GROQ),
     providers=(
         Provider(
             key="deepgram",
@@ -186,6 +197,16 @@ CATALOG = Catalog(
             openai_compatible=True,
         ),
         Provider(
+            key="groq",
+            kind=Kind.LLM,
+            plugin="livekit-plugins-openai",
+            build="agent.plugins:openai_llm",
+            default_model="llama-3.3-70b-versatile",
+            model_env="GROQ_MODEL",
+            models=("llama-3.3-70b-versatile", "llama-3.1-8b-instant"),
+            openai_compatible=True,
+        ),
+        Provider(
             key="openai",
             kind=Kind.TTS,
             plugin="livekit-plugins-openai",
@@ -208,7 +229,7 @@ CATALOG = Catalog(
     ),
     order={
         Kind.STT: ("deepgram", "openai"),
-        Kind.LLM: ("openai",),
+        Kind.LLM: ("openai", "groq"),
         Kind.TTS: ("openai", "deepgram"),
     },
 )

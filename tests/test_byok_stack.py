@@ -138,6 +138,19 @@ async def test_session_loads_the_users_keys_and_refuses_clearly(supabase_stack, 
         assert (keys["openai"], keys["deepgram"]) == (OPENAI, DEEPGRAM)
         assert OPENAI not in repr(keys)
 
+        # a key of the provider table's own migration (Groq): sealed under its column,
+        # opened, and named by `keys check` as standing by for the model
+        groq = "gsk-test-stack-0123456789abcdef"
+        set_keys(supabase_stack, user, f"groq={groq}\n")
+        keys = await session_provider_keys(settings, store, md, console=False)
+        assert keys["groq"] == groq and keys["openai"] == OPENAI
+        sealed = supabase_stack.psql(
+            f"select groq_key_encrypted from user_api_keys where user_id='{user}'"
+        )
+        assert sealed.startswith("v1.") and groq not in sealed
+        check = agent(supabase_stack, "keys", "check", "--user-id", user, master=K_OLD)
+        assert "Groq for the model" in check.stdout and groq not in check.stdout
+
         # a ciphertext moved to another column (or user) does not open
         supabase_stack.psql(
             f"update user_api_keys set deepgram_key_encrypted = openai_key_encrypted where user_id='{user}'"

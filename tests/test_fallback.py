@@ -6,7 +6,8 @@ OpenAI's streaming speech-to-text standing by, OpenAI speaks with Deepgram's Aur
 standing by, through LiveKit's fallback adapters), the real plugins on local compatible
 servers, real Silero VAD, espeak-ng speech in real time. The stand-ins fail for real: the
 Deepgram server cuts its stream in the middle of an answer and refuses to reconnect; the
-OpenAI voice starts answering 500. The interview goes on, what was heard is saved, and
+OpenAI voice starts answering 500; the OpenAI model starts answering 500 and Groq's (an
+OpenAI-compatible API) takes over. The interview goes on, what was heard is saved, and
 the switch is in ``metadata.errors`` and the report.
 """
 
@@ -26,13 +27,16 @@ from livekit.agents import utils
 from agent.audio import load_vad
 from agent.config import Settings
 from agent.runtime import InterviewRuntime
+from agent.session import InterviewSession, choice_for, providers_for
 from bench.turn_taking import READY, Feed, greeted, quiet, replied
 from feedback.render import markdown
-from providers import ProviderKeys
+from persistence import SqliteStore
+from persistence.outbox import Outbox
+from providers import Kind, ProviderKeys
 from stages.metadata import parse_metadata
 
 from .fake_deepgram import FakeDeepgram
-from .fake_openai import FakeOpenAI
+from .fake_openai import FakeOpenAI, last_user_text
 from .rooms.harness import DEEPGRAM_KEY, OPENAI_KEY, interviewer, speech
 
 pytestmark = pytest.mark.skipif(
@@ -45,6 +49,7 @@ ANSWER = (
     "whole billing system to a new provider with two other engineers."
 )
 TAIL = "with two other engineers."
+GROQ_KEY = "gsk-test-fallback-0123456789abcdef"
 NEXT = "I would put a queue in front of the consumers and watch their lag closely."
 
 
@@ -142,3 +147,53 @@ async def test_the_voice_fails_mid_interview_and_the_one_standing_by_speaks(tmp_
     assert row.ended_by != "error"
     report = markdown(asdict(row), feedback.feedback_data)
     assert "OpenAI failed and Deepgram took over the voice" in report
+
+
+def _groq_reply(body: dict) -> dict:
+    if body.get("response_format"):
+        return {"status": 500}  # the assessment is not under test here
+    if last_user_text(body) is None:
+        return {"content": "Hello from the standby model. Are you ready to begin?"}
+    return {"content": "Thank you. Tell me about a project you are proud of."}
+
+
+async def test_the_model_fails_mid_interview_and_the_one_standing_by_asks(
+    tmp_path: Path, monkeypatch
+):
+    """OpenAI's model greets, then answers 500: Groq's (an OpenAI-compatible API at its
+    own endpoint, with the candidate's Groq key) takes over the next reply."""
+    failing = {"now": False}
+
+    def openai_reply(body: dict) -> dict:
+        return {"status": 500} if failing["now"] else interviewer(body)
+
+    async with FakeOpenAI(openai_reply) as openai, FakeOpenAI(_groq_reply) as groq:
+        monkeypatch.setenv("GROQ_BASE_URL", groq.base_url)
+        settings = Settings(_env_file=None, openai_base_url=openai.base_url)
+        rt = InterviewRuntime(parse_metadata("{}", require_user=False), room_name="llm-fallback")
+        keys = ProviderKeys(openai=OPENAI_KEY, groq=GROQ_KEY)
+        choice = choice_for(keys, rt).typed("a test of the model")
+        assert [p.key for p in choice.chain(Kind.LLM)] == ["openai", "groq"]
+        interview = InterviewSession(
+            rt, providers_for(settings, keys, rt, vad=None, choice=choice),
+            store=SqliteStore(tmp_path / "s.db"), outbox=Outbox(tmp_path / "o.db"),
+            mode="test", checkpoints=False,
+        )  # fmt: skip
+        try:
+            await interview.start()
+            await interview.wait_for_greeting(10)
+            failing["now"] = True
+            await interview.session.run(user_input="Yes, I am ready.")
+            await interview.driver.settle(20)
+            assert not rt.terminal, "the interview ended with the model"
+            rt.candidate_left(final=True)
+            row, _ = await interview.finish()
+        finally:
+            await interview.aclose()
+    replies = [m.text for m in rt.transcript.messages if m.role == "agent"]
+    assert replies[0] == "Hello! Are you ready to begin?"  # OpenAI's model, before it failed
+    assert replies[1] == "Thank you. Tell me about a project you are proud of."  # Groq's
+    assert set(groq.auth_headers) == {f"Bearer {GROQ_KEY}"}  # the candidate's own Groq key
+    assert ("llm", "openai", "groq") in _switches(row.metadata["errors"])
+    assert row.metadata["providers"]["fallback"] == {"llm": ["groq"]}
+    assert row.ended_by != "error"
