@@ -223,20 +223,6 @@ def context_for(
     )
 
 
-def build(
-    settings: Settings,
-    keys: ProviderKeys,
-    provider: Provider,
-    *,
-    catalog: Catalog = CATALOG,
-    language: str = "en",
-    shared: dict[tuple[str, str | None], Any] | None = None,
-) -> Any:
-    """The LiveKit plugin of ``provider`` with the session's key for it."""
-    ctx = context_for(settings, keys, provider, catalog=catalog, language=language, shared=shared)
-    return _builder(provider)(ctx)
-
-
 Switched = Callable[[Kind, str, str | None], None]
 """Told ``(kind, failed provider, provider now serving or None)`` when one fails."""
 
@@ -262,7 +248,10 @@ def build_chain(
     (a provider failed and another serves) and each recovery (``failed`` serves again)."""
     shared = shared if shared is not None else {}
     built = [
-        build(settings, keys, p, catalog=catalog, language=language, shared=shared) for p in chain
+        _builder(p)(
+            context_for(settings, keys, p, catalog=catalog, language=language, shared=shared)
+        )
+        for p in chain
     ]
     if len(built) == 1:
         return built[0]
@@ -304,7 +293,9 @@ def _chosen(kind: Kind, keys: ProviderKeys, catalog: Catalog) -> Provider:
 
 def build_llm(settings: Settings, keys: ProviderKeys, catalog: Catalog = CATALOG) -> llm.LLM:
     """The interviewer's model of the first provider the keys allow (tests, benchmarks)."""
-    plugin: llm.LLM = build(settings, keys, _chosen(Kind.LLM, keys, catalog), catalog=catalog)
+    plugin: llm.LLM = build_chain(
+        settings, keys, [_chosen(Kind.LLM, keys, catalog)], catalog=catalog
+    )
     return plugin
 
 
@@ -312,12 +303,14 @@ def build_stt(
     settings: Settings, keys: ProviderKeys, *, language: str = "en", catalog: Catalog = CATALOG
 ) -> stt.STT:
     provider = _chosen(Kind.STT, keys, catalog)
-    plugin: stt.STT = build(settings, keys, provider, catalog=catalog, language=language)
+    plugin: stt.STT = build_chain(settings, keys, [provider], catalog=catalog, language=language)
     return plugin
 
 
 def build_tts(settings: Settings, keys: ProviderKeys, catalog: Catalog = CATALOG) -> tts.TTS:
-    plugin: tts.TTS = build(settings, keys, _chosen(Kind.TTS, keys, catalog), catalog=catalog)
+    plugin: tts.TTS = build_chain(
+        settings, keys, [_chosen(Kind.TTS, keys, catalog)], catalog=catalog
+    )
     return plugin
 
 

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from agent.config import Settings
-from agent.plugins import build
+from agent.plugins import build_chain
 from agent.questions import stored_questions
 from agent.runtime import InterviewRuntime
 from agent.session import InterviewSession, Providers
@@ -86,7 +86,7 @@ async def run(runs: int, ttft: float, ttfb: float) -> dict:
             choice, shared = choose(set(keys)), {}  # type: ignore[var-annotated]
             for provider in (choice.llm, choice.stt, choice.tts):
                 if provider is not None:
-                    build(settings, keys, provider, shared=shared)
+                    build_chain(settings, keys, [provider], shared=shared)
             t3 = time.perf_counter()
             stored = await stored_questions(store, md.job_role)
             rt = InterviewRuntime(md, room_name=f"startup-{n}", stored=stored)

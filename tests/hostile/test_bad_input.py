@@ -17,6 +17,7 @@ from agent.simulate import run_simulation
 from feedback.schema import FeedbackData
 from persistence import SqliteStore
 from persistence.outbox import Outbox
+from providers import choose
 from stages.machine import ENDED_BY_VALUES
 from stages.metadata import LIMITS, MetadataError, parse_metadata
 
@@ -30,7 +31,8 @@ JSON = st.recursive(
     max_leaves=20,
 )
 FIELDS = ["user_id", "candidate_name", "job_role", "experience_level", "resume_text",
-          "job_description", "stages", "max_duration_s", "language"]  # fmt: skip
+          "job_description", "stages", "max_duration_s", "language", "record_audio",
+          "providers"]  # fmt: skip
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -58,6 +60,10 @@ def test_arbitrary_field_values_never_crash(obj):
     for name, limit in LIMITS.items():
         value = getattr(md, name)
         assert value is None or len(value) <= limit
+    # whatever the provider preference said, the choice is made (or the default order)
+    assert set(md.providers) <= {"stt", "llm", "tts"}
+    choice = choose({"openai", "deepgram"}, md.providers)
+    assert choice.voice and choice.llm is not None
 
 
 @pytest.mark.parametrize(
