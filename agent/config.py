@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from byok.sealing import Keyring, MasterKeyError
@@ -105,6 +105,12 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return v.strip()
 
+    _dotenv: dict[str, str | None] = PrivateAttr(default_factory=dict)
+    """``.env`` as read once when the settings are made (never from a session's loop)."""
+
+    def model_post_init(self, context: object, /) -> None:
+        self._dotenv = _dotenv(self.model_config.get("env_file"))
+
     def setting(self, env: str) -> str | None:
         """The value of the setting named by the environment variable ``env``: a declared
         field (validated above) when there is one, else the environment, then ``.env``
@@ -113,7 +119,7 @@ class Settings(BaseSettings):
         if name in type(self).model_fields:
             value = getattr(self, name)
         else:
-            value = os.environ.get(env) or _dotenv(self.model_config.get("env_file")).get(env)
+            value = os.environ.get(env) or self._dotenv.get(env)
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         return str(value).strip() or None if value is not None else None

@@ -284,34 +284,15 @@ def build_chain(
     return adapter
 
 
-def _chosen(kind: Kind, keys: ProviderKeys, catalog: Catalog) -> Provider:
-    for p in catalog.of_kind(kind):
-        if keys.get(p.key):
-            return p
-    raise ValueError(f"no key for a {kind.title} provider ({', '.join(catalog.vendors(kind))})")
-
-
-def build_llm(settings: Settings, keys: ProviderKeys, catalog: Catalog = CATALOG) -> llm.LLM:
-    """The interviewer's model of the first provider the keys allow (tests, benchmarks)."""
-    plugin: llm.LLM = build_chain(
-        settings, keys, [_chosen(Kind.LLM, keys, catalog)], catalog=catalog
-    )
-    return plugin
-
-
-def build_stt(
-    settings: Settings, keys: ProviderKeys, *, language: str = "en", catalog: Catalog = CATALOG
-) -> stt.STT:
-    provider = _chosen(Kind.STT, keys, catalog)
-    plugin: stt.STT = build_chain(settings, keys, [provider], catalog=catalog, language=language)
-    return plugin
-
-
-def build_tts(settings: Settings, keys: ProviderKeys, catalog: Catalog = CATALOG) -> tts.TTS:
-    plugin: tts.TTS = build_chain(
-        settings, keys, [_chosen(Kind.TTS, keys, catalog)], catalog=catalog
-    )
-    return plugin
+def build_first(
+    settings: Settings, keys: ProviderKeys, kind: Kind, *, catalog: Catalog = CATALOG
+) -> Any:
+    """The plugin of the first provider of ``kind`` the keys allow, alone (nothing
+    standing by): for the tests and benchmarks that exercise one plugin."""
+    chain = [p for p in catalog.of_kind(kind) if keys.get(p.key)][:1]
+    if not chain:
+        raise ValueError(f"no key for a {kind.title} provider ({', '.join(catalog.vendors(kind))})")
+    return build_chain(settings, keys, chain, catalog=catalog)
 
 
 def model_names(settings: Settings, choice: Choice, *, vad: bool = True) -> dict[str, str | None]:

@@ -10,10 +10,10 @@ from livekit.agents import AgentSession
 from agent.config import Settings
 from agent.driver import SessionDriver
 from agent.interviewer import Interviewer
-from agent.plugins import build_llm
+from agent.plugins import build_first
 from agent.runtime import InterviewRuntime
 from interview.record import REQUESTS
-from providers import ProviderKeys
+from providers import Kind, ProviderKeys
 from stages.metadata import parse_metadata
 
 from .fake_openai import FakeOpenAI, last_tool_name, last_user_text
@@ -43,7 +43,7 @@ async def test_interview_turns_through_the_openai_plugin():
     rt = InterviewRuntime(md, room_name="room-openai")
     async with FakeOpenAI(decide) as server:
         settings = Settings(_env_file=None, openai_base_url=server.base_url)
-        model = build_llm(settings, ProviderKeys(openai=TEST_KEY))
+        model = build_first(settings, ProviderKeys(openai=TEST_KEY), Kind.LLM)
         session = AgentSession(llm=model, vad=None, turn_handling={"turn_detection": None})
         driver = SessionDriver(session, rt, watch_silence=False)
         agent = Interviewer(rt)

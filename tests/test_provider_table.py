@@ -231,3 +231,21 @@ def test_keys_commands_and_stored_columns_follow_the_table():
     )
     for k in CATALOG.keys:
         assert k.column in migrations, f"{k.column}: no migration adds it"
+
+
+def test_a_providers_own_setting_comes_from_the_environment_then_dotenv_read_once(
+    tmp_path, monkeypatch
+):
+    """A setting the catalog names but ``Settings`` does not declare (``GROQ_MODEL``):
+    the environment first, then ``.env`` as read when the settings were made (a session
+    never reads the file), and never in the settings' repr."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GROQ_MODEL", raising=False)
+    (tmp_path / ".env").write_text("GROQ_MODEL=llama-from-dotenv\nGROQ_API_KEY=gsk-dotenv-secret\n")
+    settings_ = Settings()
+    (tmp_path / ".env").write_text("GROQ_MODEL=changed-later\n")
+    assert settings_.setting("GROQ_MODEL") == "llama-from-dotenv"
+    assert env_keys(settings_)["groq"] == "gsk-dotenv-secret"
+    assert "gsk-dotenv-secret" not in repr(settings_)
+    monkeypatch.setenv("GROQ_MODEL", "llama-from-env")
+    assert settings_.setting("GROQ_MODEL") == "llama-from-env"

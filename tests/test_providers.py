@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from agent.config import Settings
-from agent.plugins import build_stt, build_tts
+from agent.plugins import build_first
 from agent.runtime import InterviewRuntime
 from agent.session import providers_for
 from agent.turn_taking import InterviewTurnDetector
-from providers import ProviderKeys
+from providers import Kind, ProviderKeys
 from stages.metadata import parse_metadata
 
 KEYS = ProviderKeys(openai="sk-test-not-a-real-key-0123456789", deepgram="dg-test-0123456789abcdef")
@@ -15,14 +15,14 @@ KEYS = ProviderKeys(openai="sk-test-not-a-real-key-0123456789", deepgram="dg-tes
 
 def test_deepgram_keeps_filler_words_and_configured_model():
     settings = Settings(_env_file=None, interview_stt_model="nova-3-general")
-    stt = build_stt(settings, KEYS)
+    stt = build_first(settings, KEYS, Kind.STT)
     assert stt._opts.filler_words is True
     assert stt.model == "nova-3-general"
 
 
 def test_tts_uses_configured_model_and_voice():
     settings = Settings(_env_file=None, interview_tts_model="tts-x", interview_tts_voice="sage")
-    tts = build_tts(settings, KEYS)
+    tts = build_first(settings, KEYS, Kind.TTS)
     assert tts.model == "tts-x"
     assert tts._opts.voice == "sage"
 

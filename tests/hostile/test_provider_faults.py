@@ -106,11 +106,11 @@ async def test_stalled_stream_times_out_and_ends_gracefully(tmp_path, monkeypatc
 
 async def test_tts_failure_ends_gracefully_and_saves(tmp_path):
 
-    from agent.plugins import build_tts
+    from agent.plugins import build_first
     from agent.runtime import InterviewRuntime
     from agent.session import InterviewSession, Providers
     from bench.fakes import TimedAudioOutput
-    from providers import ProviderKeys
+    from providers import Kind, ProviderKeys
     from stages.metadata import parse_metadata
 
     from ..fakes import ScriptedLLM
@@ -121,7 +121,7 @@ async def test_tts_failure_ends_gracefully_and_saves(tmp_path):
         rt = InterviewRuntime(parse_metadata("{}", require_user=False), room_name="room-tts")
         providers = Providers(
             llm=ScriptedLLM({"<start>": "Hello! Are you ready to begin?"}),
-            tts=build_tts(settings, ProviderKeys(openai=KEY)),
+            tts=build_first(settings, ProviderKeys(openai=KEY), Kind.TTS),
         )
         interview = InterviewSession(
             rt, providers, store=SqliteStore(tmp_path / "s.db"), outbox=Outbox(tmp_path / "o.db"),
