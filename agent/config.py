@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
@@ -108,8 +108,11 @@ class Settings(BaseSettings):
     _dotenv: dict[str, str | None] = PrivateAttr(default_factory=dict)
     """``.env`` as read once when the settings are made (never from a session's loop)."""
 
-    def model_post_init(self, context: object, /) -> None:
-        self._dotenv = _dotenv(self.model_config.get("env_file"))
+    def __init__(self, **values: Any) -> None:
+        # the file these settings were read from (``_env_file=None``: none), read once
+        env_file = values.get("_env_file", type(self).model_config.get("env_file"))
+        super().__init__(**values)
+        self._dotenv = _dotenv(env_file)
 
     def setting(self, env: str) -> str | None:
         """The value of the setting named by the environment variable ``env``: a declared
