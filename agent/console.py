@@ -33,7 +33,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from providers import CATALOG, voice_requirement
+from providers import CATALOG, Kind, voice_requirement
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -73,7 +73,8 @@ def voice_problem(livekit_args: list[str], *, voiceless: bool) -> str | None:
     offline interviewer has none); ``None`` otherwise."""
     if not voiceless or {"--text", "--list-devices", "--help"} & set(livekit_args):
         return None
-    keys = " or ".join(k.env for k in CATALOG.keys)
+    voiced = {p.key for p in CATALOG.providers if p.kind in (Kind.STT, Kind.TTS)}
+    keys = ", ".join(k.env for k in CATALOG.keys if k.name in voiced)
     return (
         f"a spoken interview needs {voice_requirement()} ({keys}); "
         "without them: python -m agent console --text"

@@ -3,12 +3,16 @@
 Which providers a session uses is decided from data (``providers/``); the functions
 named by the catalog's ``build`` entries live here, the one place that knows the
 plugins. Keys are passed straight to each plugin's constructor: never through the
-process environment, so a child process can never inherit them.
+process environment, so a child process can never inherit them. Every plugin is imported
+here, once, in the worker's forkserver (``agent/preload.py``): LiveKit registers plugins
+on the main thread, and no session pays for an import on its event loop (~1.5 s, ~70 MB
+for the five vendors beyond OpenAI and Deepgram, shared copy-on-write by the jobs).
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,16 +21,20 @@ from typing import Any
 
 import httpx
 import openai as oai
+from google import genai
+from google.genai import types as genai_types
 from livekit.agents import llm, stt, tts
-from livekit.plugins import deepgram, openai
+from livekit.plugins import anthropic, assemblyai, cartesia, deepgram, elevenlabs, google, openai
 
 from interview.assessor import Assessor
-from providers import CATALOG, Catalog, Choice, Kind, Provider, ProviderKeys
+from providers import CATALOG, Catalog, Choice, Kind, Provider, ProviderKeys, usable
 
 from .audio import VAD_NAMES
 from .config import Settings
 from .log import register_secret
 from .offline_llm import OFFLINE_MODEL
+
+logger = logging.getLogger("interview.providers")
 
 
 def env_keys(settings: Settings, catalog: Catalog = CATALOG) -> ProviderKeys:
@@ -35,7 +43,10 @@ def env_keys(settings: Settings, catalog: Catalog = CATALOG) -> ProviderKeys:
     keys = ProviderKeys({k.name: settings.setting(k.env) for k in catalog.keys})
     for secret in keys.values():
         register_secret(secret)
-    return keys
+    kept, notes = usable(keys, settings.setting, catalog)
+    for note in notes:
+        logger.warning("%s", note)
+    return kept
 
 
 LAZY_IMPORTS = (
@@ -179,6 +190,56 @@ def deepgram_speak_url(listen_url: str) -> str:
     return base + "/speak"
 
 
+def assemblyai_stt(ctx: PluginContext) -> stt.STT:
+    """AssemblyAI's streaming speech-to-text (its v3 WebSocket). Turns are formatted
+    (punctuation and capitals): unformatted, the transcript is saved in lowercase without
+    punctuation, and the turn-taking reads the words' punctuation."""
+    extra = {"base_url": ctx.base_url} if ctx.base_url else {}
+    return assemblyai.STT(api_key=ctx.key, model=ctx.model, format_turns=True, **extra)  # type: ignore[arg-type]
+
+
+def anthropic_llm(ctx: PluginContext) -> llm.LLM:
+    """Anthropic's Messages API (streamed)."""
+    extra = {"base_url": ctx.base_url} if ctx.base_url else {}
+    return anthropic.LLM(
+        model=ctx.model, api_key=ctx.key, temperature=0.6, parallel_tool_calls=False,
+        max_retries=0, **extra,
+    )  # fmt: skip
+
+
+def google_llm(ctx: PluginContext) -> llm.LLM:
+    """Google's Gemini API (with an API key; Vertex AI is not used)."""
+    options: dict[str, Any] = {}
+    if ctx.base_url:
+        options["http_options"] = genai_types.HttpOptions(base_url=ctx.base_url)
+    plugin = google.LLM(
+        model=ctx.model, api_key=ctx.key, vertexai=False, temperature=0.6, **options
+    )
+    if ctx.base_url and hasattr(plugin, "_client"):
+        # the plugin makes its client without these options (each chat request gets them,
+        # its prewarm's model listing does not): the key would go to Google's endpoint
+        plugin._client = genai.Client(
+            api_key=ctx.key, vertexai=False, http_options=options["http_options"]
+        )
+    return plugin
+
+
+def elevenlabs_tts(ctx: PluginContext) -> tts.TTS:
+    """ElevenLabs' streaming voice (its WebSocket input stream)."""
+    extra: dict[str, Any] = {"base_url": ctx.base_url} if ctx.base_url else {}
+    if ctx.voice:
+        extra["voice_id"] = ctx.voice
+    return elevenlabs.TTS(api_key=ctx.key, model=ctx.model, **extra)
+
+
+def cartesia_tts(ctx: PluginContext) -> tts.TTS:
+    """Cartesia's streaming voice (its WebSocket)."""
+    extra: dict[str, Any] = {"base_url": ctx.base_url} if ctx.base_url else {}
+    if ctx.voice:
+        extra["voice"] = ctx.voice
+    return cartesia.TTS(api_key=ctx.key, model=ctx.model, language=ctx.language, **extra)
+
+
 def _builder(provider: Provider) -> Builder:
     module, _, name = provider.build.partition(":")
     found = getattr(importlib.import_module(module), name, None)
@@ -242,6 +303,7 @@ def build_chain(
     language: str = "en",
     shared: dict[tuple[str, str | None], Any] | None = None,
     on_switch: Switched | None = None,
+    made: list[Any] | None = None,
 ) -> Any:
     """The plugin serving a kind: the first provider's, or with providers standing by,
     LiveKit's fallback adapter over them all (in order). ``on_switch`` hears each switch
@@ -253,6 +315,8 @@ def build_chain(
         )
         for p in chain
     ]
+    if made is not None:  # closing an adapter leaves the plugins under it open
+        made.extend(built)
     if len(built) == 1:
         return built[0]
     kind = chain[0].kind

@@ -62,6 +62,9 @@ class Providers:
     """What they cost, for the interview's estimate (``None``: the bundled table)."""
     choice: Choice | None = None
     """Which providers and why (``interviews.metadata.providers``)."""
+    plugins: list[Any] = field(default_factory=list)
+    """Every provider's plugin built for the session, those standing by too (closed
+    one by one when it ends: closing a fallback adapter leaves them open)."""
 
     @property
     def voice(self) -> bool:
@@ -93,16 +96,18 @@ def providers_for(
     models = model_names(settings, choice)
     prices = prices_for(settings)
     shared: dict[tuple[str, str | None], Any] = {}
+    made: list[Any] = []
 
     def serving(kind: Kind) -> Any:
         return build_chain(
             settings, keys, choice.chain(kind), catalog=catalog, language=rt.md.language,
             shared=shared, on_switch=lambda k, failed, now: _switched(rt, catalog, k, failed, now),
+            made=made,
         )  # fmt: skip
 
     model = OfflineInterviewerLLM(rt) if choice.llm is None else serving(Kind.LLM)
     if not choice.voice:
-        return Providers(llm=model, models=models, prices=prices, choice=choice)
+        return Providers(llm=model, models=models, prices=prices, choice=choice, plugins=made)
     turns = TurnWatch(rt)
     return Providers(
         prices=prices,
@@ -114,6 +119,7 @@ def providers_for(
         models=models,
         turns=turns,
         choice=choice,
+        plugins=made,
     )
 
 
@@ -241,9 +247,8 @@ class InterviewSession:
         speech-to-text), which LiveKit's session leaves open: the provider sees the
         session end rather than a socket left idle until the process exits."""
         p = self.providers
-        for plugin in (p.stt, p.tts, p.llm):
-            if plugin is None:
-                continue
+        serving = [x for x in (p.stt, p.tts, p.llm) if x is not None]
+        for plugin in [*serving, *(x for x in p.plugins if all(x is not y for y in serving))]:
             try:
                 await asyncio.wait_for(plugin.aclose(), PLUGIN_CLOSE_S)
             except Exception as e:  # closing is best effort: the interview is saved

@@ -34,9 +34,14 @@ from observability import metrics, tracing
 from persistence import InterviewIdentity, InterviewRecord, InterviewStore, StoreError
 from persistence.outbox import Outbox, OutboxUnavailable
 from prompts.loader import load_all
-from providers import ProviderKeys, choose
+from providers import ProviderKeys, choose, usable
 from stages.bank import QuestionBank
-from stages.metadata import InterviewMetadata, MetadataError, parse_metadata
+from stages.metadata import (
+    InterviewMetadata,
+    MetadataError,
+    adopt_saved_preference,
+    parse_metadata,
+)
 from stages.transcript import parse_iso
 
 from . import plugins
@@ -127,7 +132,9 @@ async def session_provider_keys(
 ) -> ProviderKeys:
     """The keys for one session: the user's own (BYOK) in dispatch mode with Supabase;
     the environment's in console and local mode, where no OpenAI key means the offline
-    interviewer (typed answers, written replies). Raises :class:`KeyLoadError`."""
+    interviewer (typed answers, written replies). A user's saved order of providers
+    applies to each kind the metadata does not order; a key whose provider this
+    deployment has not configured is set aside. Raises :class:`KeyLoadError`."""
     if console or not settings.supabase_url:
         keys = env_keys(settings)
         if not console:
@@ -136,7 +143,13 @@ async def session_provider_keys(
     if md.user_id is None:  # parse_metadata requires it in dispatch mode
         raise KeyLoadError("missing_user", "no user_id: whose keys to use is unknown")
     loaded = await load_user_keys(store, keyring_for(settings), md.user_id, on_open=register_secret)
-    return loaded.providers
+    before = len(md.warnings)
+    adopt_saved_preference(md, loaded.preference)
+    keys, notes = usable(loaded.providers, settings.setting)
+    md.warnings.extend(notes)
+    for warning in md.warnings[before:]:
+        logger.warning("keys: %s", warning)
+    return keys
 
 
 async def _send_error(room: rtc.Room, code: str, message: str) -> None:

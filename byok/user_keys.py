@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from persistence import InterviewStore, StoreError
 from providers import CATALOG, Catalog, ProviderKeys, choose, voice_requirement
@@ -39,6 +40,8 @@ class LiveKitCredentials:
 class SessionKeys:
     providers: ProviderKeys
     livekit: LiveKitCredentials | None
+    preference: Any = None
+    """The user's saved order of providers (their row's ``provider_preference``), as read."""
 
     def __repr__(self) -> str:
         return f"SessionKeys({self.providers!r}, livekit={self.livekit is not None})"
@@ -99,4 +102,5 @@ async def load_user_keys(
     return SessionKeys(
         providers=ProviderKeys({k.name: opened.get(k.column) for k in catalog.keys}),
         livekit=livekit,
+        preference=row.preference,
     )

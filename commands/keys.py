@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import uuid
@@ -16,7 +17,8 @@ from agent.config import ConfigError, Settings, keyring_for, load_settings
 from byok.sealing import Keyring, SecretDecryptionError, is_legacy, new_salt
 from persistence import KEY_COLUMNS, KEY_NAMES, KeyRow, StoreError
 from persistence.supabase_store import SupabaseStore
-from providers import CATALOG, choose, voice_requirement
+from providers import CATALOG, choose, unconfigured, voice_requirement
+from stages.metadata import provider_preferences
 
 NAMES = KEY_NAMES
 ENV = {
@@ -94,7 +96,7 @@ async def _set(store: SupabaseStore, ring: Keyring, user_id: str, secrets: dict[
     return 0
 
 
-async def _check(store: SupabaseStore, ring: Keyring, user_id: str) -> int:
+async def _check(store: SupabaseStore, ring: Keyring, user_id: str, settings: Settings) -> int:
     row = await store.load_key_row(user_id)
     if row is None:
         print(f"user {user_id}: no keys saved")
@@ -116,7 +118,18 @@ async def _check(store: SupabaseStore, ring: Keyring, user_id: str) -> int:
                 ok = False
         print(f"{name:15} {state}")
     saved = {k.name for k in CATALOG.keys if row.sealed.get(k.column)}
-    choice = choose(saved)
+    for name in sorted(saved):
+        missing = unconfigured(name, settings.setting)
+        if missing:
+            saved.discard(name)
+            print(f"{name}: set aside here: this deployment has no {', '.join(missing)}")
+    if row.preference is not None:
+        warnings: list[str] = []
+        order = provider_preferences(row.preference, warnings, where="saved providers")
+        print(f"saved order: {json.dumps(order)}" + "".join(f"; {w}" for w in warnings))
+    else:
+        order = {}
+    choice = choose(saved, order)
     if not choice.voice:
         ok = False
         print(f"no voice interview: it needs {voice_requirement()}")
@@ -202,7 +215,7 @@ def keys_main(argv: list[str]) -> int:
             if args.action == "set":
                 return await _set(store, ring, user_id, secrets)
             if args.action == "check":
-                return await _check(store, ring, user_id)
+                return await _check(store, ring, user_id, settings)
             return await _rotate(store, ring)
         except StoreError as e:
             return _fail(str(e), 1)

@@ -42,10 +42,12 @@ class DispatchMetadata(BaseModel):
     providers: dict[str, str | list[str]] | None = Field(
         default=None,
         description="the candidate's providers per kind (stt, llm, tts): a provider name "
-        "such as openai or deepgram (it serves first; the user's other providers of that "
-        "kind stand by and take over if it fails), or a list of names (exactly those, in "
-        "that order); followed where the user has the key, else the default order "
-        "(docs/PROVIDERS.md); job or room metadata only",
+        "such as openai, anthropic or elevenlabs (it serves first; the user's other "
+        "providers of that kind stand by and take over if it fails), or a list of names "
+        "(exactly those, in that order); followed where the user has the key, else the "
+        "user's saved order (user_api_keys.provider_preference, the same object, per kind "
+        "left open here), "
+        "else the default order (docs/PROVIDERS.md); job or room metadata only",
         examples=[{"stt": "openai"}, {"stt": ["deepgram"], "tts": ["openai", "deepgram"]}],
     )
     record_audio: bool | None = Field(

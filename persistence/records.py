@@ -142,3 +142,6 @@ class KeyRow:
     encryption_salt: str
     sealed: dict[str, str | None]
     updated_at: str | None = None
+    preference: Any = None
+    """``provider_preference``: the user's order of providers per kind (plain JSON, not a
+    secret; read as the metadata's ``providers`` is, ``stages/metadata.py``)."""

@@ -196,6 +196,7 @@ class SupabaseStore:
             encryption_salt=r["encryption_salt"],
             sealed={c: r.get(c) for c in KEY_COLUMNS},
             updated_at=r.get("updated_at"),
+            preference=r.get("provider_preference"),
         )
 
     async def earlier_interviews(

@@ -2,7 +2,7 @@
 
 from .catalog import CATALOG, Catalog, KeySpec, Kind, Provider
 from .choice import Choice, choose, voice_requirement
-from .keys import ProviderKeys
+from .keys import ProviderKeys, unconfigured, usable
 
 __all__ = [
     "CATALOG",
@@ -13,5 +13,7 @@ __all__ = [
     "Provider",
     "ProviderKeys",
     "choose",
+    "unconfigured",
+    "usable",
     "voice_requirement",
 ]

@@ -48,6 +48,9 @@ class KeySpec:
     default_base_url: str | None = None
     """The vendor's endpoint when its plugin's own default is another vendor's (an
     OpenAI-compatible API reached through the OpenAI plugin)."""
+    requires: tuple[str, ...] = ()
+    """Settings the operator must give before this key is used at all (an endpoint of
+    their own): without them a saved key of this name is set aside, never called."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +168,55 @@ GROQ = KeySpec(
     default_base_url="https://api.groq.com/openai/v1",
 )
 
+ANTHROPIC = KeySpec(
+    name="anthropic",
+    label="Anthropic",
+    env="ANTHROPIC_API_KEY",
+    column="anthropic_key_encrypted",
+    base_url_env="ANTHROPIC_BASE_URL",
+)
+GOOGLE = KeySpec(
+    name="google",
+    label="Google Gemini",
+    env="GOOGLE_API_KEY",
+    column="google_key_encrypted",
+    base_url_env="GOOGLE_GEMINI_BASE_URL",
+)
+ELEVENLABS = KeySpec(
+    name="elevenlabs",
+    label="ElevenLabs",
+    env="ELEVEN_API_KEY",
+    column="elevenlabs_key_encrypted",
+    base_url_env="ELEVENLABS_BASE_URL",
+)
+CARTESIA = KeySpec(
+    name="cartesia",
+    label="Cartesia",
+    env="CARTESIA_API_KEY",
+    column="cartesia_key_encrypted",
+    base_url_env="CARTESIA_BASE_URL",
+)
+ASSEMBLYAI = KeySpec(
+    name="assemblyai",
+    label="AssemblyAI",
+    env="ASSEMBLYAI_API_KEY",
+    column="assemblyai_key_encrypted",
+    base_url_env="ASSEMBLYAI_BASE_URL",
+)
+COMPATIBLE = KeySpec(
+    name="compatible",
+    label="the deployment's OpenAI-compatible endpoint",
+    env="COMPATIBLE_API_KEY",
+    column="compatible_key_encrypted",
+    base_url_env="COMPATIBLE_BASE_URL",
+    requires=("COMPATIBLE_BASE_URL", "COMPATIBLE_MODEL"),
+)
+"""A model server the operator runs or chose (vLLM, Ollama, Together, a gateway): its
+address is the operator's setting, never a user's (a worker calling an address a user
+typed could be made to reach the operator's own network)."""
+
 CATALOG = Catalog(
-    keys=(OPENAI, DEEPGRAM, GROQ),
+    keys=(OPENAI, DEEPGRAM, GROQ, ANTHROPIC, GOOGLE, ELEVENLABS, CARTESIA, ASSEMBLYAI, COMPATIBLE),
     providers=(
         Provider(
             key="deepgram",
@@ -185,6 +235,15 @@ CATALOG = Catalog(
             default_model="gpt-4o-mini-transcribe",
             model_env="OPENAI_STT_MODEL",
             models=("gpt-4o-mini-transcribe", "gpt-4o-transcribe"),
+        ),
+        Provider(
+            key="assemblyai",
+            kind=Kind.STT,
+            plugin="livekit-plugins-assemblyai",
+            build="agent.plugins:assemblyai_stt",
+            default_model="universal-streaming-english",
+            model_env="ASSEMBLYAI_MODEL",
+            models=("universal-streaming-english", "universal-streaming-multilingual"),
         ),
         Provider(
             key="openai",
@@ -207,6 +266,34 @@ CATALOG = Catalog(
             openai_compatible=True,
         ),
         Provider(
+            key="anthropic",
+            kind=Kind.LLM,
+            plugin="livekit-plugins-anthropic",
+            build="agent.plugins:anthropic_llm",
+            default_model="claude-sonnet-4-20250514",
+            model_env="ANTHROPIC_MODEL",
+            models=("claude-sonnet-4-20250514", "claude-3-5-haiku-20241022"),
+        ),
+        Provider(
+            key="google",
+            kind=Kind.LLM,
+            plugin="livekit-plugins-google",
+            build="agent.plugins:google_llm",
+            default_model="gemini-2.0-flash-001",
+            model_env="GOOGLE_GEMINI_MODEL",
+            models=("gemini-2.0-flash-001", "gemini-2.0-flash-lite"),
+        ),
+        Provider(
+            key="compatible",
+            kind=Kind.LLM,
+            plugin="livekit-plugins-openai",
+            build="agent.plugins:openai_llm",
+            default_model="",
+            model_env="COMPATIBLE_MODEL",
+            models=(),
+            openai_compatible=True,
+        ),
+        Provider(
             key="openai",
             kind=Kind.TTS,
             plugin="livekit-plugins-openai",
@@ -226,11 +313,33 @@ CATALOG = Catalog(
             model_env="DEEPGRAM_TTS_MODEL",
             models=("aura-2-thalia-en", "aura-2-andromeda-en", "aura-2-apollo-en"),
         ),
+        Provider(
+            key="elevenlabs",
+            kind=Kind.TTS,
+            plugin="livekit-plugins-elevenlabs",
+            build="agent.plugins:elevenlabs_tts",
+            default_model="eleven_flash_v2_5",
+            model_env="ELEVENLABS_MODEL",
+            models=("eleven_flash_v2_5", "eleven_turbo_v2_5", "eleven_multilingual_v2"),
+            voice_env="ELEVENLABS_VOICE",
+            default_voice="hpp4J3VqNfWAUOO0d1Us",
+        ),
+        Provider(
+            key="cartesia",
+            kind=Kind.TTS,
+            plugin="livekit-plugins-cartesia",
+            build="agent.plugins:cartesia_tts",
+            default_model="sonic-2",
+            model_env="CARTESIA_MODEL",
+            models=("sonic-2", "sonic-turbo"),
+            voice_env="CARTESIA_VOICE",
+            default_voice="f786b574-daa5-4673-aa0c-cbe3e8534c02",
+        ),
     ),
     order={
-        Kind.STT: ("deepgram", "openai"),
-        Kind.LLM: ("openai", "groq"),
-        Kind.TTS: ("openai", "deepgram"),
+        Kind.STT: ("deepgram", "openai", "assemblyai"),
+        Kind.LLM: ("openai", "anthropic", "google", "groq", "compatible"),
+        Kind.TTS: ("openai", "elevenlabs", "cartesia", "deepgram"),
     },
 )
 """The providers this worker knows, and the order each kind is chosen in."""

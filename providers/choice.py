@@ -166,14 +166,19 @@ def choose(
         llm=first[Kind.LLM],
         tts=first[Kind.TTS],
         labels={k.name: k.label for k in catalog.keys},
-        vendors={k: " or ".join(catalog.vendors(k)) for k in Kind},
+        vendors={k: either(catalog.vendors(k)) for k in Kind},
         ignored=tuple(ignored),
         fallbacks={k: tuple(c[1:]) for k, c in chains.items() if len(c) > 1},
     )
 
 
+def either(names: Sequence[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return " or ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def voice_requirement(catalog: Catalog = CATALOG) -> str:
     """What a voice interview needs, in words (the refusal when a user has none of it)."""
-    stt = " or ".join(catalog.vendors(Kind.STT))
-    tts = " or ".join(catalog.vendors(Kind.TTS))
+    stt = either(catalog.vendors(Kind.STT))
+    tts = either(catalog.vendors(Kind.TTS))
     return f"a speech-to-text key ({stt}) and a voice key ({tts})"

@@ -27,7 +27,10 @@ def table(catalog: Catalog = CATALOG) -> str:
     for kind in (Kind.STT, Kind.LLM, Kind.TTS):
         for rank, p in enumerate(catalog.of_kind(kind), 1):
             key = catalog.key(p.key)
-            model = f"`{p.default_model}`; `{p.model_env}`"
+            model = f"`{p.default_model}`" if p.default_model else "the operator's"
+            model += f"; `{p.model_env}`"
+            if key.requires:
+                model += f" (needs {', '.join(f'`{r}`' for r in key.requires)})"
             if p.voice_env:
                 model += f" (speaker `{p.default_voice}`; `{p.voice_env}`)"
             rows.append(

@@ -231,23 +231,38 @@ _PROVIDER_NAME = re.compile(r"[a-z0-9_-]{1,40}")
 def _preferences(md: InterviewMetadata, value: Any) -> None:
     """``providers``: an object of kind → a provider name (preferred first) or a list of
     names (exactly those, in that order); anything else is warned about and ignored."""
+    md.providers.update(provider_preferences(value, md.warnings))
+
+
+def provider_preferences(
+    value: Any, warnings: list[str], *, where: str = "providers"
+) -> dict[str, str | list[str]]:
+    """A ``providers`` object read: kind → a provider name or a list of names. What is
+    not one is warned about (in ``warnings``, naming ``where``) and left out."""
+    out: dict[str, str | list[str]] = {}
     if value is None:
-        return
+        return out
     if not isinstance(value, dict):
-        md.warnings.append("providers must be an object of kind to provider; ignored")
-        return
+        warnings.append(f"{where} must be an object of kind to provider; ignored")
+        return out
     for kind, wanted in value.items():
         names = wanted if isinstance(wanted, list) else [wanted]
         if kind not in PROVIDER_KINDS:
-            md.warnings.append(f"providers: unknown kind {str(kind)[:20]!r}; ignored")
+            warnings.append(f"{where}: unknown kind {str(kind)[:20]!r}; ignored")
         elif not 1 <= len(names) <= 8 or not all(
             isinstance(n, str) and _PROVIDER_NAME.fullmatch(n) for n in names
         ):
-            md.warnings.append(
-                f"providers.{kind} must be a provider name or a list of them; ignored"
-            )
+            warnings.append(f"{where}.{kind} must be a provider name or a list of them; ignored")
         else:
-            md.providers[kind] = list(names) if isinstance(wanted, list) else wanted
+            out[kind] = list(names) if isinstance(wanted, list) else wanted
+    return out
+
+
+def adopt_saved_preference(md: InterviewMetadata, saved: Any) -> None:
+    """The user's own order of providers (their key row's ``provider_preference``) for
+    each kind the dispatch metadata does not order: the metadata wins per kind."""
+    for kind, wanted in provider_preferences(saved, md.warnings, where="saved providers").items():
+        md.providers.setdefault(kind, wanted)
 
 
 def _consent(md: InterviewMetadata, value: Any) -> None:

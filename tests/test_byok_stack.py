@@ -12,9 +12,10 @@ import pytest
 
 from agent.config import Settings
 from agent.worker import session_provider_keys
-from byok.sealing import Keyring
+from byok.sealing import Keyring, SecretDecryptionError
 from byok.user_keys import KeyLoadError, load_user_keys
 from persistence.supabase_store import SupabaseStore
+from providers import choose
 from stages.metadata import parse_metadata
 
 pytestmark = pytest.mark.stack
@@ -125,7 +126,7 @@ async def test_session_loads_the_users_keys_and_refuses_clearly(supabase_stack, 
         with pytest.raises(KeyLoadError) as err:
             await load_user_keys(store, ring, user)
         assert err.value.code == "missing_key"
-        assert "speech-to-text key (Deepgram or OpenAI)" in str(err.value)
+        assert "speech-to-text key (Deepgram, OpenAI or AssemblyAI)" in str(err.value)
         assert "the user's keys: none" in str(err.value)
 
         # an OpenAI key alone is a voice interview (OpenAI hears, speaks and asks)
@@ -150,6 +151,41 @@ async def test_session_loads_the_users_keys_and_refuses_clearly(supabase_stack, 
         assert sealed.startswith("v1.") and groq not in sealed
         check = agent(supabase_stack, "keys", "check", "--user-id", user, master=K_OLD)
         assert "Groq for the model" in check.stdout and groq not in check.stdout
+
+        # the second migration's keys (here Anthropic's and ElevenLabs'), the user's saved
+        # order (a plain column, applied where the metadata orders nothing), and a key
+        # for an endpoint this deployment has not configured (set aside, said)
+        claude, eleven = "sk-ant-test-stack-0123456789", "eleven-test-stack-0123456789"
+        set_keys(
+            supabase_stack, user,
+            f"anthropic={claude}\nelevenlabs={eleven}\ncompatible=local-key-0123\n",
+        )  # fmt: skip
+        supabase_stack.psql(
+            "update user_api_keys set provider_preference = "
+            """'{"llm": "anthropic", "tts": ["elevenlabs"], "stt": "nobody"}'::jsonb """
+            f"where user_id='{user}'"
+        )
+        md = parse_metadata(
+            f'{{"user_id": "{user}", "providers": {{"tts": "openai"}}}}', require_user=True
+        )
+        keys = await session_provider_keys(settings, store, md, console=False)
+        assert (keys["anthropic"], keys["elevenlabs"]) == (claude, eleven)
+        assert "compatible" not in keys  # no COMPATIBLE_BASE_URL here
+        assert md.providers == {"tts": "openai", "llm": "anthropic", "stt": "nobody"}
+        assert any("compatible key is set aside" in w for w in md.warnings)
+        choice = choose(set(keys), md.providers)
+        assert (choice.llm.key, choice.tts.key) == ("anthropic", "openai")  # type: ignore[union-attr]
+        assert any("nobody" in note for note in choice.ignored)
+        sealed = supabase_stack.psql(
+            f"select anthropic_key_encrypted from user_api_keys where user_id='{user}'"
+        )
+        assert sealed.startswith("v1.") and claude not in sealed
+        with pytest.raises(SecretDecryptionError):  # the AAD names the column
+            ring.open(sealed, user_id=user, field="openai_key_encrypted",
+                      salt=supabase_stack.psql(f"select encryption_salt from user_api_keys where user_id='{user}'"))  # fmt: skip
+        check = agent(supabase_stack, "keys", "check", "--user-id", user, master=K_OLD)
+        assert "anthropic       present, opens" in check.stdout and claude not in check.stdout
+        md = parse_metadata(f'{{"user_id": "{user}"}}', require_user=True)
 
         # a ciphertext moved to another column (or user) does not open
         supabase_stack.psql(

@@ -121,5 +121,8 @@ async def test_a_deepgram_key_alone_gives_a_voice_interview_with_the_offline_int
     assert (chosen["mode"], chosen["interviewer"]) == ("voice", "offline")
     assert (chosen["stt"], chosen["llm"], chosen["tts"]) == ("deepgram", None, "deepgram")
     assert row.metadata["models"]["tts"] == "aura-2-thalia-en"
-    assert "no model key (OpenAI or Groq)" in chosen["reason"]
+    assert (
+        "no model key (OpenAI, Anthropic, Google Gemini, Groq or the deployment's"
+        in (chosen["reason"])
+    )
     assert "offline interviewer" in markdown(asdict(row), feedback.feedback_data)

@@ -28,9 +28,18 @@ from interview.cost import load_prices
 from persistence import KEY_NAMES
 from persistence.outbox import Outbox
 from persistence.sqlite_store import SqliteStore
-from providers import CATALOG, KeySpec, Kind, Provider, ProviderKeys, choose, voice_requirement
+from providers import (
+    CATALOG,
+    KeySpec,
+    Kind,
+    Provider,
+    ProviderKeys,
+    choose,
+    usable,
+    voice_requirement,
+)
 from providers import docs as provider_docs
-from stages.metadata import parse_metadata
+from stages.metadata import adopt_saved_preference, parse_metadata
 
 from .fake_openai import FakeOpenAI, last_user_text
 
@@ -97,7 +106,7 @@ def test_one_key_of_either_vendor_is_a_voice_interview():
     assert (both.stt.key, both.llm.key, both.tts.key) == ("deepgram", "openai", "openai")  # type: ignore[union-attr]
     assert both.summary()["fallback"] == {"stt": ["openai"], "tts": ["deepgram"]}
     assert voice_requirement() == (
-        "a speech-to-text key (Deepgram or OpenAI) and a voice key (OpenAI or Deepgram)"
+        "a speech-to-text key (Deepgram, OpenAI or AssemblyAI) and a voice key (OpenAI, ElevenLabs, Cartesia or Deepgram)"
     )
 
 
@@ -203,6 +212,9 @@ def test_every_model_of_the_table_has_a_dated_price():
     prices = load_prices()
     for p in CATALOG.providers:
         for model in (p.default_model, *p.models):
+            if not model:  # the operator's own (the deployment's endpoint): their table's
+                assert CATALOG.key(p.key).requires, f"{p.id}: no default model"
+                continue
             assert prices.price(p.kind.value, model) is not None, f"{p.id}: {model} unpriced"
 
 
@@ -249,3 +261,61 @@ def test_a_providers_own_setting_comes_from_the_environment_then_dotenv_read_onc
     assert "gsk-dotenv-secret" not in repr(settings_)
     monkeypatch.setenv("GROQ_MODEL", "llama-from-env")
     assert settings_.setting("GROQ_MODEL") == "llama-from-env"
+
+
+# ---------------------------------------------------------------- the operator's endpoint
+
+
+async def test_the_deployments_own_endpoint_is_used_only_once_the_operator_names_it(
+    tmp_path, monkeypatch
+):
+    """A ``compatible`` key without the operator's endpoint is set aside (never called,
+    and said); with ``COMPATIBLE_BASE_URL`` and ``COMPATIBLE_MODEL`` it is the model."""
+    for name in ("COMPATIBLE_BASE_URL", "COMPATIBLE_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    keys = ProviderKeys(compatible="local-secret-key")
+    kept, notes = usable(keys, Settings(_env_file=None).setting)
+    assert dict(kept) == {}
+    assert notes == [
+        "the compatible key is set aside: this deployment has no COMPATIBLE_BASE_URL, "
+        "COMPATIBLE_MODEL"
+    ]
+    assert "local-secret-key" not in " ".join(notes)
+    async with FakeOpenAI(_reply) as local:
+        monkeypatch.setenv("COMPATIBLE_BASE_URL", local.base_url)
+        monkeypatch.setenv("COMPATIBLE_MODEL", "llama3.1")
+        monkeypatch.setenv("COMPATIBLE_API_KEY", "local-secret-key")
+        settings_ = Settings(_env_file=None)
+        keys = env_keys(settings_)
+        assert dict(keys) == {"compatible": "local-secret-key"}
+        rt = InterviewRuntime(parse_metadata("{}", require_user=False), room_name="own")
+        providers = providers_for(settings_, keys, rt, vad=None)
+        interview = InterviewSession(
+            rt, providers, store=SqliteStore(tmp_path / "s.db"),
+            outbox=Outbox(tmp_path / "o.db"), mode="test", checkpoints=False,
+        )  # fmt: skip
+        try:
+            await interview.start()
+            await interview.wait_for_greeting(10)
+            rt.candidate_left(final=True)
+            row, _ = await interview.finish()
+        finally:
+            await interview.aclose()
+    assert rt.transcript.messages[0].text == "Hello from Acme. Are you ready to begin?"
+    assert {r["model"] for r in local.requests} == {"llama3.1"}
+    assert set(local.auth_headers) == {"Bearer local-secret-key"}
+    assert row.metadata["providers"]["llm"] == "compatible"
+    assert row.metadata["cost"]["unpriced"] == ["llm:llama3.1"]  # the operator's to price
+
+
+def test_a_saved_order_applies_to_the_kinds_the_metadata_leaves_open():
+    md = parse_metadata('{"providers": {"tts": "deepgram"}}', require_user=False)
+    adopt_saved_preference(md, {"tts": "elevenlabs", "llm": ["anthropic", "openai"]})
+    assert md.providers == {"tts": "deepgram", "llm": ["anthropic", "openai"]}
+    for hostile in ("anthropic", ["x"], {"llm": {"a": 1}}, {"stt": "../etc"}, 7):
+        md = parse_metadata("{}", require_user=False)
+        adopt_saved_preference(md, hostile)
+        assert md.providers == {}
+        assert md.warnings and md.warnings[0].startswith("saved providers")
+    choice = choose({"openai", "anthropic", "deepgram"}, {"llm": ["anthropic", "openai"]})
+    assert [p.key for p in choice.chain(Kind.LLM)] == ["anthropic", "openai"]
