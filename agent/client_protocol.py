@@ -28,6 +28,8 @@ from .runtime import InterviewRuntime
 logger = logging.getLogger("interview.client")
 
 STATE_TOPIC = "interview.state"
+CUES_TOPIC = "interview.cues"
+"""Each answer's delivery cues (pace, filler words, length against its limit)."""
 RPC_SKIP = "interview.skip_stage"
 RPC_END = "interview.end"
 RPC_STATE = "interview.state"
@@ -100,5 +102,12 @@ class ClientProtocol:
 def state_publisher(participant: DataPublisher) -> Callable[[dict[str, Any]], Any]:
     async def publish(state: dict[str, Any]) -> None:
         await participant.publish_data(json.dumps(state), reliable=True, topic=STATE_TOPIC)
+
+    return publish
+
+
+def cues_publisher(participant: DataPublisher) -> Callable[[dict[str, Any]], Any]:
+    async def publish(cues: dict[str, Any]) -> None:
+        await participant.publish_data(json.dumps(cues), reliable=True, topic=CUES_TOPIC)
 
     return publish

@@ -75,11 +75,13 @@ class SessionDriver:
         *,
         publish: StatePublisher | None = None,
         watch_silence: bool = True,
+        publish_cues: StatePublisher | None = None,
     ) -> None:
         self.session = session
         self.runtime = runtime
         self.ended = asyncio.Event()
         self._publish = publish
+        self._publish_cues = publish_cues
         self._watch_silence = watch_silence
         self._published_version = -1
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -172,6 +174,24 @@ class SessionDriver:
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         self.runtime.speaking("agent", ev.new_state == "speaking")
+        if ev.new_state == "speaking":
+            self.publish_cues()
+
+    def publish_cues(self) -> None:
+        """The delivery cues of the answer just given (once the interviewer starts its
+        reply: by then the turn is settled as an answer or a request)."""
+        if self._publish_cues is None:
+            return
+        cues = self.runtime.answer_cues()
+        if cues is not None:
+            self._spawn(self._send_cues(cues), "interview-cues")
+
+    async def _send_cues(self, cues: dict[str, Any]) -> None:
+        assert self._publish_cues is not None
+        try:
+            await self._publish_cues(cues)
+        except Exception as e:  # a lost cue is a lost hint, never a lost interview
+            logger.debug("cues not published: %s", type(e).__name__)
 
     def _on_error(self, ev: ErrorEvent) -> None:
         err = ev.error

@@ -43,6 +43,8 @@ _COMPLETE_REFUSALS = {
     "one sentence, to try with whatever comes to mind.",
     "move_on": "The candidate does not know this one, and that is their answer. Say kindly "
     "that it is fine, then ask the next question.",
+    "time_boxed": "No follow-up: the answer ran past its time, and you have already said so. "
+    "Ask the next question now, with no comment on the answer or its length.",
     "enough_follow_ups": "No more follow-ups on this question: acknowledge the answer in a "
     "few words and ask the next question.",
 }
@@ -77,6 +79,12 @@ async def _recorded(
     async for frame in audio:
         recorder.feed(bytes(frame.data), frame.sample_rate, frame.num_channels, time.time())
         yield frame
+
+
+def _answers_the_candidate(chat_ctx: llm.ChatContext) -> bool:
+    """This model call starts a reply (its last item is not a tool's result)."""
+    last = chat_ctx.items[-1] if chat_ctx.items else None
+    return last is None or last.type not in ("function_call", "function_call_output")
 
 
 class Interviewer(Agent):
@@ -128,6 +136,9 @@ class Interviewer(Agent):
             return
         if rt.leaving:  # their last words came after they hung up: nobody to answer
             return
+        if _answers_the_candidate(chat_ctx):  # not a tool step's continuation
+            for sentence in rt.prefaces():  # the worker's own words, said first
+                yield sentence + " "
         ctx = rt.llm_context(chat_ctx)
         async for chunk in Agent.default.llm_node(self, ctx, tools, model_settings):
             yield chunk

@@ -141,6 +141,10 @@ class OfflineInterviewerLLM(LocalLLM):
         if answered.invites_questions and answered.id == stage.id:
             self._asked = self._fresh("anything_else")
             return f"{OFFLINE_LINES['candidate_question']} {self._asked}"
+        if rt.answer_boxed:  # the worker has said its own words: straight to what is next
+            if answered.id == stage.id and self._plan_used_up():
+                return self._call("finish_stage", {})
+            return self._next_question() or ""
         if answered.answers and self._followed_up != rt.last_question:
             line = self._follow_up_for(said, answered)
             if line is not None:

@@ -20,6 +20,7 @@ def to_bank_question(q: StoredQuestion) -> Question:
         keywords=q.keywords,
         levels=DIFFICULTY_LEVELS.get(q.difficulty, ("entry", "mid", "senior", "executive")),
         difficulty=q.difficulty,
+        time_limit_s=q.time_limit_s,
     )
 
 

@@ -152,6 +152,7 @@ class InterviewSession:
         outbox: Outbox,
         mode: str,
         publish: StatePublisher | None = None,
+        publish_cues: StatePublisher | None = None,
         job_id: str | None = None,
         checkpoints: bool = True,
         on_saved: Callable[[SaveResult], None] | None = None,
@@ -160,10 +161,12 @@ class InterviewSession:
         recordings: Path | None = None,
     ) -> None:
         """``watch_silence``: prompt a silent candidate (default: in voice sessions).
+        ``publish_cues``: where each answer's delivery cues go (``interview.cues``).
         ``agent``: another agent in place of the ``Interviewer`` (the benchmarks' plain
         LiveKit baseline)."""
         self.rt = rt
         self.providers = providers
+        rt.timed = providers.voice
         self.mode = mode
         self.job_id = job_id
         self.session: AgentSession = AgentSession(
@@ -176,7 +179,10 @@ class InterviewSession:
         if providers.turns is not None:
             providers.turns.attach(self.session)
         silence = providers.voice if watch_silence is None else watch_silence
-        self.driver = SessionDriver(self.session, rt, publish=publish, watch_silence=silence)
+        self.driver = SessionDriver(
+            self.session, rt, publish=publish, watch_silence=silence,
+            publish_cues=publish_cues if rt.md.live_cues else None,
+        )  # fmt: skip
         # the answers' audio, only with the candidate's consent and only in a voice session
         recorder = (
             AnswerRecorder(recordings, rt.identity.interview_id)

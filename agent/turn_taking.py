@@ -36,6 +36,7 @@ from livekit.agents.voice.events import (
 from livekit.agents.voice.turn import TurnDetectionEvent
 
 from interview.record import Interview
+from stages.timebox import BOXED_WAIT_S
 from stages.turns import (
     ANSWER_FINISHED_S,
     BRIEF_S,
@@ -81,6 +82,7 @@ class TurnWatch:
         self._ask: Ask | None = None
         """What the question this turn answers asked for, fixed when the turn began (the
         turn's provisional commit may move the stage on before the turn ends)."""
+        self._clock_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ wiring
 
@@ -90,7 +92,26 @@ class TurnWatch:
         session.on("user_state_changed", self._on_user_state)
         session.on("agent_state_changed", self._on_agent_state)
         session.on("conversation_item_added", self._on_item)
+        session.on("close", lambda _: self._stop_clock())
         self.apply()
+
+    CLOCK_S = 0.25
+    """How often the delay is chosen again while the candidate answers (an answer's time
+    limit passes with no event to say so)."""
+
+    def _start_clock(self) -> None:
+        if self._clock_task is None or self._clock_task.done():
+            self._clock_task = asyncio.get_running_loop().create_task(self._clock())
+
+    def _stop_clock(self) -> None:
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            self._clock_task = None
+
+    async def _clock(self) -> None:
+        while True:
+            await asyncio.sleep(self.CLOCK_S)
+            self.apply()
 
     @property
     def text(self) -> str:
@@ -111,6 +132,7 @@ class TurnWatch:
 
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
         now = time.monotonic()
+        self._start_clock()
         if ev.new_state == "speaking":
             if self._agent_speaking:
                 self._continuing = True  # going on over the interviewer: the same answer
@@ -161,6 +183,8 @@ class TurnWatch:
         ask = self.asked()
         if not self.text:
             return Wait(BRIEF_S if ask is Ask.BRIEF else ANSWER_FINISHED_S, "nothing heard yet")
+        if self.interview.answer_overtime() and answer_complete(self.text):
+            return Wait(BOXED_WAIT_S, "past the answer's time limit, at the end of a sentence")
         return wait_after(
             self.text, ask=ask, profile=self.profile, audio_unfinished=self.audio_unfinished
         )

@@ -47,7 +47,7 @@ from stages.transcript import parse_iso
 from . import plugins
 from .audio import load_vad, room_audio_input
 from .capacity import InterviewLoad, max_interviews
-from .client_protocol import STATE_TOPIC, ClientProtocol, state_publisher
+from .client_protocol import STATE_TOPIC, ClientProtocol, cues_publisher, state_publisher
 from .config import (
     Settings,
     keyring_for,
@@ -382,6 +382,7 @@ async def run_interview(
         outbox=outbox,
         mode="console" if console else "dispatch",
         publish=state_publisher(ctx.room.local_participant),
+        publish_cues=cues_publisher(ctx.room.local_participant),
         job_id=ctx.job.id,
         recordings=settings.interview_recordings_path,
     )

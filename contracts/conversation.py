@@ -14,7 +14,7 @@ class _Strict(BaseModel):
 
 class ConversationMessage(_Strict):
     """One turn (speech-to-text fragments of one turn merged), tagged with the stage
-    active when it started. The four flags are present only when they apply."""
+    active when it started. The flags are present only when they apply."""
 
     role: Literal["agent", "candidate"]
     text: str
@@ -37,6 +37,14 @@ class ConversationMessage(_Strict):
         default=None,
         description="on a candidate turn that ends with speech-to-text's interim words: the "
         "candidate left before the final transcript came (always with transcription_gap)",
+    )
+    time_boxed: Literal[True] | SkipJsonSchema[None] = Field(
+        default=None,
+        description="on a candidate answer that ran past its time limit: the interviewer "
+        "moved on at the end of a sentence; every word is here (additive)",
+    )
+    time_limit_s: int | SkipJsonSchema[None] = Field(
+        default=None, ge=1, description="that limit in seconds (with time_boxed; additive)"
     )
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from feedback.schema import FeedbackData
 
-from .client import RpcReply, StateMessage
+from .client import AnswerCues, RpcReply, StateMessage
 from .conversation import Conversation
 from .metadata import DispatchMetadata
 
@@ -27,6 +27,7 @@ SCHEMAS: dict[str, tuple[type[BaseModel] | TypeAdapter[Any], str]] = {
     "feedback-data": (FeedbackData, "feedback.feedback_data"),
     "interview-state": (StateMessage, "A message on the interview.state data topic."),
     "rpc-reply": (RpcReply, "The reply of interview.skip_stage, interview.end, interview.state."),
+    "answer-cues": (AnswerCues, "A message on the interview.cues data topic."),
 }
 
 

@@ -50,6 +50,13 @@ class DispatchMetadata(BaseModel):
         "else the default order (docs/PROVIDERS.md); job or room metadata only",
         examples=[{"stt": "openai"}, {"stt": ["deepgram"], "tts": ["openai", "deepgram"]}],
     )
+    live_cues: bool | None = Field(
+        default=None,
+        description="publish each answer's delivery cues (pace, filler words, length "
+        "against its time limit) on the interview.cues data topic while the interview "
+        "runs; default true, false turns them off (additive)",
+        examples=[False],
+    )
     record_audio: bool | None = Field(
         default=None,
         description="true only when the candidate agreed to have their answers recorded "

@@ -51,13 +51,15 @@ def observations(
         if p is not None
     ]
     rate = feedback["speech"]["fillers_per_100_words"]
+    boxed = _time_boxed(answers, said)  # (the long-answers point then says nothing more)
     areas = [
         p
         for p in (
             _story_without_result(answers, said, whole),
             _fillers(answers, said, rate),
             _short_answers(said, whole),
-            _long_answers(said, whole),
+            boxed,
+            None if boxed else _long_answers(said, whole),
             _hedging(answers, said, whole),
             _missed_points(answers, said, whole, expected_points),
         )
@@ -155,6 +157,28 @@ def _short_answers(said: dict[int, str], whole: list[int]) -> Point | None:
         "evidence": next((said[i] for i in short if len(words(said[i])) >= 4), said[short[0]]),
         "suggestion": "Aim for one to two minutes: context, what you did, the outcome.",
     }
+
+
+def _time_boxed(answers: list[dict[str, Any]], said: dict[int, str]) -> Point | None:
+    boxed = [i for i, a in enumerate(answers) if a.get("time_boxed")]
+    if not boxed:
+        return None
+    limit = answers[boxed[0]].get("time_limit_s")
+    within = f"within {_minutes(limit)}" if limit else "within the time given"
+    which = "An answer" if len(boxed) == 1 else f"{len(boxed)} answers"
+    return {
+        "point": f"{which} ran past the time for it, and the interviewer moved on.",
+        "evidence": sentences(said[boxed[0]])[0],
+        "suggestion": f"Aim to finish {within}: your main point first, one example, the "
+        "result; then stop, and let the interviewer ask for more.",
+    }
+
+
+def _minutes(seconds: float) -> str:
+    m = seconds / 60
+    if m >= 1 and abs(m - round(m)) < 0.05:
+        return "one minute" if round(m) == 1 else f"{round(m)} minutes"
+    return f"{round(seconds)} seconds"
 
 
 def _long_answers(said: dict[int, str], whole: list[int]) -> Point | None:

@@ -57,7 +57,19 @@ def _gap_note(fb: dict[str, Any]) -> str | None:
 
 
 def _stage_cell(a: dict[str, Any]) -> str:
-    return f"{a['stage']} †" if a.get("transcription_gap") else a["stage"]
+    marks = ("†" if a.get("transcription_gap") else "") + ("⏱" if a.get("time_boxed") else "")
+    return f"{a['stage']} {marks}" if marks else a["stage"]
+
+
+def _boxed_note(fb: dict[str, Any]) -> str | None:
+    n = sum(1 for a in fb["answers"] if a.get("time_boxed"))
+    if not n:
+        return None
+    which = "This answer" if n == 1 else f"These {n} answers"
+    return (
+        f"⏱ {which} ran past the time for it; the interviewer moved on at the end of a "
+        "sentence (every word is kept)."
+    )
 
 
 def _coaching(a: dict[str, Any]) -> list[tuple[str, str]]:
@@ -276,6 +288,8 @@ def markdown(
         out.append(f"| {_stage_cell(a)} | {q} | {_fmt(a['score'])} | {hit} | {miss} |")
     if gap := _gap_note(fb):
         out += ["", gap]
+    if boxed := _boxed_note(fb):
+        out += ["", boxed]
     out += ["", "## Answer by answer", ""]
     for n, a in enumerate(fb["answers"], 1):
         out.append(f"{n}. **{a['stage']}**: “{a['answer_excerpt']}”")
@@ -391,8 +405,9 @@ def html(interview: dict[str, Any], fb: dict[str, Any], audio: dict[int, str] | 
         f"{e(', '.join(a['missing_keywords']) or '—')}</td></tr>"
         for i, a in enumerate(fb["answers"])
     )
-    gap = _gap_note(fb)
-    gap_html = f'<p class="note">{e(gap)}</p>' if gap else ""
+    gap_html = "".join(
+        f'<p class="note">{e(note)}</p>' for note in (_gap_note(fb), _boxed_note(fb)) if note
+    )
     plan = fb["improvement_plan"]
     plan_items = "".join(
         f"<li><strong>{label}:</strong> {e(item)}</li>"

@@ -216,6 +216,8 @@ def _answer(
         "what_went_well": None,
         "stronger_answer": None,
         "transcription_gap": cand.transcription_gap,
+        "time_boxed": cand.time_boxed,
+        "time_limit_s": round(cand.time_limit_s) if cand.time_limit_s else None,
     }
 
 

@@ -64,6 +64,11 @@ class AnswerFeedback(_Strict):
     """With a model: the answer said better, built only from what the candidate said."""
     transcription_gap: bool = False
     """Some of this answer's words were lost to a speech-to-text outage."""
+    time_boxed: bool = False
+    """This answer ran past its time limit; the interviewer moved on at the end of a
+    sentence (every word of it is kept)."""
+    time_limit_s: float | None = None
+    """That limit, in seconds (with ``time_boxed``)."""
     audio_path: str | None = None
     """The answer's recording (with the candidate's consent): a path in the
     ``interview-audio`` bucket, or under the local recordings folder."""

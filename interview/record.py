@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from feedback.cues import answer_cues
 from feedback.metrics import keyword_coverage, words
 from feedback.report import answer_pairs
 from persistence import InterviewIdentity, InterviewRecord
@@ -34,6 +35,7 @@ from stages.machine import (
 )
 from stages.metadata import InterviewMetadata
 from stages.text import clean_text
+from stages.timebox import answer_limit, interjection
 from stages.transcript import Message, Role, Transcript, iso, parse_iso
 
 SECONDS_PER_SPOKEN_WORD = 0.35
@@ -174,6 +176,15 @@ class Interview:
         """The candidate left the room for good; the interview has not been told yet
         (their last words are being waited for): no reply is wanted."""
         self._ignored_replies: set[str] = set()
+        self._prefaces: list[str] = []
+        """Sentences the interviewer says, word for word, before its next reply."""
+        self._answer_started_at: float | None = None
+        """When the candidate began speaking to the question on the table (a voice
+        interview: the answer's time limit counts from there)."""
+        self._boxed_preface: str | None = None
+        self.timed = False
+        """A voice interview (answers have a length in time; set by the session)."""
+        self._cued: set[tuple[int, int]] = set()
         self._listeners: list[Callable[[list[Effect]], None]] = []
         self._message_listeners: list[Callable[[str], None]] = []
 
@@ -221,7 +232,75 @@ class Interview:
         stage = msg.stage if msg is not None else stage
         if stage is not None:
             self._stage_of_turn[turn_id] = stage
-        return self.apply(self.machine.candidate_turn(turn_id))
+        limit = self.answer_limit_s() if self.machine.awaiting_answer else None
+        boxed = limit is not None and self._answered_for(ended_at) >= limit
+        effects = self.machine.candidate_turn(turn_id, boxed=boxed)
+        if boxed and self.machine.answer_boxed:
+            moved = next((e for e in effects if isinstance(e, StageChanged)), None)
+            self._boxed_preface = interjection(
+                self._stage_def(moved.current) if moved is not None else None
+            )
+            self.preface(self._boxed_preface)
+            if msg is not None:
+                msg.time_boxed = True
+        if msg is not None and limit is not None:
+            msg.time_limit_s = limit
+        return self.apply(effects)
+
+    def answer_cues(self) -> dict[str, Any] | None:
+        """The delivery cues of the candidate's latest answer, once per version of it
+        (an answer that went on over the interviewer is measured again, whole); ``None``
+        when the latest candidate turn is no answer or was measured already."""
+        answering = {s.id for s in self.machine.plan if s.answers}
+        answers = [
+            (i, m) for i, m in enumerate(self.transcript.messages)
+            if m.role == "candidate" and not m.request and m.stage in answering
+        ]  # fmt: skip
+        if not answers:
+            return None
+        index, msg = answers[-1]
+        last = self.transcript.messages[-1] if self.transcript.messages else None
+        if last is not msg and not (last is not None and last.role == "agent"):
+            return None
+        key = (index, len(msg.text))
+        if key in self._cued:
+            return None
+        self._cued.add(key)
+        return {
+            "interview_id": self.identity.interview_id,
+            **answer_cues(msg, number=len(answers), limit_s=msg.time_limit_s, timed=self.timed),
+        }
+
+    def _stage_def(self, stage_id: str) -> StageDef | None:
+        return next((s for s in self.machine.plan if s.id == stage_id), None)
+
+    def answer_limit_s(self) -> float | None:
+        """How long the answer to the question on the table may run (``None``: no limit
+        here), from the question's own limit, its stage's, and the stage's budget."""
+        stage = self.machine.current
+        if stage is None:
+            return None
+        return answer_limit(stage, self.open_question(), self.machine.budgets.get(stage.id))
+
+    def _answered_for(self, until: float | None = None) -> float:
+        started = self._answer_started_at
+        if started is None:
+            return 0.0
+        return max(0.0, (until if until is not None else self.clock()) - started)
+
+    def answer_overtime(self) -> bool:
+        """The candidate is answering (speaking, or in a pause of their answer) and has
+        gone past the answer's time limit: the interviewer moves on at the next end of a
+        sentence."""
+        if self._answer_started_at is None or not self.machine.awaiting_answer:
+            return False
+        limit = self.answer_limit_s()
+        return limit is not None and self._answered_for() >= limit
+
+    @property
+    def answer_boxed(self) -> bool:
+        """The answer just counted ran past its limit (the reply moves on, no follow-up)."""
+        return self.machine.answer_boxed
 
     def stage_of(self, turn_id: str) -> str | None:
         """The stage a turn belongs to (``None`` for one never seen)."""
@@ -287,6 +366,19 @@ class Interview:
         elif (delay := metrics.get("end_of_turn_delay")) is not None and self.latencies:
             self.latencies[-1].end_of_turn_delay_s = delay
 
+    def preface(self, sentence: str) -> None:
+        """Have the interviewer say ``sentence`` word for word at the start of its next
+        reply (the model's words, or the offline interviewer's, follow): what the worker
+        must say in its own words, never left to a model (a time box, a spending notice)."""
+        if sentence.strip() and sentence not in self._prefaces:
+            self._prefaces.append(sentence.strip())
+
+    def prefaces(self) -> list[str]:
+        """The sentences to say before this reply. Each stays until a reply that said it
+        is done (:meth:`reply_done`): a reply built and then dropped (a preemptive one on
+        words that changed) or cut off before it was said leaves it for the next."""
+        return list(self._prefaces)
+
     def ignore_reply(self, reply_id: str) -> None:
         """A reply that is not an interview turn (a silence prompt, a farewell)."""
         self._ignored_replies.add(reply_id)
@@ -300,12 +392,15 @@ class Interview:
         before its question was heard in full means the candidate's answer goes on."""
         if reply_id in self._ignored_replies or not spoken.strip():
             return []
+        self._prefaces = [p for p in self._prefaces if p not in spoken]
         m = self.machine
         if interrupted and m.answer_pending and not self._heard_in_full(turn_ids, spoken):
             self._answer_goes_on = True
             self.transcript.mark_agent_items(turn_ids, question=False)
             return self.apply(m.answer_resumed())
         self.resuming = False
+        self._answer_started_at = None  # the next answer's clock starts when it does
+        self._boxed_preface = None
         record, before = m.record, m.record.questions_asked
         effects = self.apply(m.agent_turn(reply_id))
         asked = record.questions_asked > before
@@ -332,6 +427,10 @@ class Interview:
         one, and the outcome is kept for whoever words the reply."""
         effects = _event(self.machine, tool, kind)
         outcome = ToolOutcome.of(tool, self.apply(effects), kind)
+        if self._boxed_preface is not None and not self.machine.answer_boxed:
+            # the long turn was not an answer after all (a request at its end): no time box
+            self._prefaces = [p for p in self._prefaces if p != self._boxed_preface]
+            self._boxed_preface = None
         if tool not in _ANSWER_STANDS and outcome.refused != "move_on":
             self.transcript.mark_last_candidate_request()
         self.tool_outcomes[call_id] = outcome
@@ -384,6 +483,8 @@ class Interview:
             if self._candidate_speaking and not now:
                 self._candidate_quiet_at = self.clock()
             self._candidate_speaking = now
+            if now and self._answer_started_at is None and self.machine.awaiting_answer:
+                self._answer_started_at = self.clock()
 
     def _candidate_spoke_lately(self) -> bool:
         quiet_at = self._candidate_quiet_at
@@ -558,7 +659,11 @@ class Interview:
             adjust=self.adjustment(),
             role_known=self.bank.role_for(self.md.job_role or "") is not None,
         )
-        return f"{text}\n\n{self.resume_note()}" if self.resuming else text
+        if self.resuming:
+            text = f"{text}\n\n{self.resume_note()}"
+        if self.machine.answer_boxed and self._boxed_preface is not None:
+            text = f"{text}\n\n{render('time_boxed', said=self._boxed_preface)}"
+        return text
 
     def snapshot(self) -> Interview:
         """A plain copy to build rows from off the event loop: the machine deep-copied,

@@ -121,6 +121,8 @@ class StoredQuestion:
     question_type: str
     difficulty: str
     keywords: tuple[str, ...]
+    time_limit_s: float | None = None
+    """``time_limit_seconds``: how long an answer to it may run."""
 
 
 KEY_NAMES: dict[str, str] = {

@@ -166,7 +166,8 @@ class SupabaseStore:
                 db.table("interview_questions")
                 .select(
                     "id, question_text, question_type, difficulty_level, "
-                    "expected_answer_keywords, job_roles!inner(title, is_active)"
+                    "expected_answer_keywords, time_limit_seconds, "
+                    "job_roles!inner(title, is_active)"
                 )
                 .ilike("job_roles.title", role_title.replace("%", "").replace("_", r"\_"))
                 .eq("job_roles.is_active", True)
@@ -183,6 +184,7 @@ class SupabaseStore:
                 question_type=r["question_type"],
                 difficulty=r["difficulty_level"],
                 keywords=tuple(k.lower() for k in (r.get("expected_answer_keywords") or ())),
+                time_limit_s=_seconds(r.get("time_limit_seconds")),
             )
             for r in resp.data or []
         ]
@@ -315,3 +317,10 @@ class SupabaseStore:
         if self._client is not None:
             await self._client.postgrest.aclose()
             self._client = None
+
+
+def _seconds(value: Any) -> float | None:
+    """A positive number of seconds, else ``None`` (a null, zero or malformed limit)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None

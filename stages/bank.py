@@ -83,6 +83,8 @@ class Question:
     interviewer plays a customer, patient, parent, ...)."""
     hint: str | None = None
     """One nudge towards a good answer that never gives the answer away."""
+    time_limit_s: float | None = None
+    """How long an answer to it may run (else its stage's ``answer_limit_s``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,14 @@ def _question(d: dict[str, Any]) -> Question:
         competency=d.get("competency"),
         style=str(d.get("style", "question")),
         hint=d.get("hint"),
+        time_limit_s=_positive(d.get("time_limit_s")),
     )
+
+
+def _positive(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
 
 
 def _fill(text: str, md: InterviewMetadata) -> str:

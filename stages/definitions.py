@@ -80,6 +80,10 @@ class StageDef:
     nudge: str = "Think about how you would approach it, step by step, even roughly."
     """What the offline interviewer says to help a candidate who is stuck on one of this
     stage's questions (a question's own hint comes first)."""
+    answer_limit_s: float | None = None
+    """How long one answer here may run before the interviewer moves on at the end of a
+    sentence (a question's own limit comes first; ``None``: no limit, the stage's turns
+    are not answers). Never more than the stage's time budget."""
 
     def __post_init__(self) -> None:
         if not self.id or not self.id.replace("_", "").isalnum():
@@ -88,6 +92,8 @@ class StageDef:
             raise ValueError(f"stage {self.id}: need 0 <= min_questions <= max_questions, max >= 1")
         if self.time_budget_s <= 0:
             raise ValueError(f"stage {self.id}: time_budget_s must be positive")
+        if self.answer_limit_s is not None and self.answer_limit_s <= 0:
+            raise ValueError(f"stage {self.id}: answer_limit_s must be positive")
 
 
 GREETING = StageDef(
@@ -114,6 +120,7 @@ INTRODUCTION = StageDef(
     questions=QuestionSource(pools=("introduction_opening", "introduction_motivation")),
     excerpts=frozenset({"resume", "job_description"}),
     answers=True,
+    answer_limit_s=120,
     nudge="Start with what you do now, then one or two things that brought you here.",
 )
 EXPERIENCE = StageDef(
@@ -131,6 +138,7 @@ EXPERIENCE = StageDef(
     context=frozenset({"resume"}),
     excerpts=frozenset({"job_description"}),
     answers=True,
+    answer_limit_s=150,
     probe_details=True,
     nudge="Pick one role or project and tell me what you were responsible for.",
 )
@@ -152,6 +160,7 @@ TECHNICAL = StageDef(
     context=frozenset({"job_description"}),
     excerpts=frozenset({"resume"}),
     answers=True,
+    answer_limit_s=150,
     expected_points=True,
     probe_details=True,
 )
@@ -167,6 +176,7 @@ BEHAVIORAL = StageDef(
     questions=QuestionSource(stored="behavioral", kind="behavioral", generic_kind_too=True),
     excerpts=frozenset({"resume"}),
     answers=True,
+    answer_limit_s=180,
     stories=True,
     nudge="Think of one real situation, even a small one: what happened and what you did.",
 )

@@ -20,7 +20,10 @@ Rules, in one place:
   (with any stage change it caused) before anything else, so it is never counted as an
   answer and never uses up a question: the next interviewer turn is not a new question.
 * Per question: one hint; "I don't know" once gets a nudge, twice counts as the answer
-  (the interview moves on); at most ``MAX_FOLLOW_UPS`` follow-ups.
+  (the interview moves on); at most ``MAX_FOLLOW_UPS`` follow-ups, none on an answer that
+  ran past its time limit.
+* Each stage's time budget is its share of the interview's length (scaled down when the
+  plan's budgets add up to more, ``stages/timebox.py``).
 * Every event is idempotent: events with an id already seen, a second candidate turn with
   no agent turn in between (one spoken turn split in fragments), a skip that names a stage
   that is no longer current, or any event after the end, change nothing.
@@ -41,6 +44,7 @@ from datetime import datetime
 from typing import Literal, get_args
 
 from .definitions import StageDef
+from .timebox import stage_budgets
 
 EndedBy = Literal[
     "completed",
@@ -167,6 +171,8 @@ class _State:
     """Times the candidate said they did not know the current question."""
     follow_ups: int = 0
     """Follow-up questions asked on the current question."""
+    boxed: bool = False
+    """The answer to the current question ran past its time limit (no follow-up on it)."""
 
 
 @dataclass(slots=True)
@@ -193,6 +199,8 @@ class InterviewMachine:
             raise ValueError("stage ids in a plan must be unique")
         self.plan: tuple[StageDef, ...] = tuple(plan)
         self.limits = limits or Limits()
+        self.budgets: dict[str, float] = stage_budgets(self.plan, self.limits.max_duration_s)
+        """Each stage's time budget within this interview's length."""
         self._clock = clock
         self._s = _State(stages=[StageRecord(id=s.id) for s in plan])
         self._provisional: _State | None = None
@@ -311,6 +319,16 @@ class InterviewMachine:
         return self._provisional is not None
 
     @property
+    def awaiting_answer(self) -> bool:
+        """A question is on the table and the candidate's answer has not been counted."""
+        return self._s.awaiting_answer
+
+    @property
+    def answer_boxed(self) -> bool:
+        """The answer just counted ran past its time limit."""
+        return self._s.boxed
+
+    @property
     def pending_end(self) -> bool:
         return self._s.pending_end
 
@@ -388,6 +406,7 @@ class InterviewMachine:
         if counts:
             self.record.questions_asked += 1
             s.hints = s.unsure = s.follow_ups = 0
+            s.boxed = False
             self._changed()
         if self._s.index == len(self.plan) - 1 and (
             self.record.questions_asked >= self.plan[-1].max_questions
@@ -397,7 +416,9 @@ class InterviewMachine:
             return self._end("time_limit" if s.time_up else "completed")
         return []
 
-    def candidate_turn(self, turn_id: str) -> list[Effect]:
+    def candidate_turn(self, turn_id: str, *, boxed: bool = False) -> list[Effect]:
+        """The candidate finished a turn; ``boxed``: it ran past the answer's time limit
+        (it counts as the answer; no follow-up is asked on it)."""
         if not self._fresh(f"candidate:{turn_id}") or self.status != "running":
             return []
         s = self._s
@@ -408,6 +429,7 @@ class InterviewMachine:
             return []  # a fragment of the same turn, or the reply to an end confirmation
         self._provisional = copy.deepcopy(s)
         s.awaiting_answer = False
+        s.boxed = boxed
         rec = self.record
         rec.answers += 1
         self._changed()
@@ -421,7 +443,7 @@ class InterviewMachine:
             return []
         if rec.answers >= stage.max_questions:
             return self._advance("max_questions")
-        if rec.answers >= stage.min_questions and self.stage_elapsed_s() >= stage.time_budget_s:
+        if rec.answers >= stage.min_questions and self.stage_elapsed_s() >= self.budgets[stage.id]:
             rec.budget_exceeded = True
             return self._advance("time_budget")
         return []
@@ -565,6 +587,8 @@ class InterviewMachine:
         (``enough_follow_ups``: the answer stands, move on)."""
         if self.status != "running":
             return [Rejected("follow_up", "not_running")]
+        if self._s.boxed:
+            return [Rejected("follow_up", "time_boxed")]
         if self._s.follow_ups >= MAX_FOLLOW_UPS:
             return [Rejected("follow_up", "enough_follow_ups")]
         self._revert()

@@ -96,6 +96,9 @@ class InterviewMetadata:
     followed where they have the key (``providers/choice.py``)."""
     record_audio: bool = False
     """The candidate agreed to have their answers recorded (only an explicit ``true``)."""
+    live_cues: bool = True
+    """Each answer's delivery cues are published while the interview runs (``false``
+    turns them off)."""
     warnings: list[str] = field(default_factory=list)
     truncations: list[Truncation] = field(default_factory=list)
     name_given: bool = False
@@ -123,7 +126,8 @@ def _clean_text(value: str) -> str:
 
 
 SERVER_FIELDS = (
-    "user_id", "stages", "max_duration_s", "record_audio", "providers", *CONTEXT_FIELDS
+    "user_id", "stages", "max_duration_s", "record_audio", "providers", "live_cues",
+    *CONTEXT_FIELDS,
 )  # fmt: skip
 """What the server-set sources (the job's and the room's metadata) may say."""
 
@@ -221,7 +225,16 @@ def _from_object(data: dict[str, Any], *, require_user: bool) -> InterviewMetada
     _language(md, data.get("language"))
     _consent(md, data.get("record_audio"))
     _preferences(md, data.get("providers"))
+    _cues(md, data.get("live_cues"))
     return md
+
+
+def _cues(md: InterviewMetadata, value: Any) -> None:
+    """Live cues are on unless ``live_cues`` is ``false``."""
+    if value is False:
+        md.live_cues = False
+    elif value is not None and value is not True:
+        md.warnings.append("live_cues must be true or false; cues stay on")
 
 
 PROVIDER_KINDS = ("stt", "llm", "tts")

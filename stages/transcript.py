@@ -54,6 +54,11 @@ class Message:
     """A candidate turn that ends with speech-to-text's interim words: the candidate left
     before the final transcript of what they were saying came (some words may be wrong
     or missing, so it is saved with ``transcription_gap`` too)."""
+    time_boxed: bool = False
+    """A candidate answer that ran past its time limit: the interviewer moved on at the
+    end of a sentence (the words are all here)."""
+    time_limit_s: float | None = None
+    """That limit, in seconds (saved with ``time_boxed``)."""
     parts: dict[str, str] = field(default_factory=dict)
     """The text of each item merged into this turn, by item id, in order."""
     drafts: set[str] = field(default_factory=set)
@@ -81,6 +86,10 @@ class Message:
             out["partial"] = True
         if self.role == "agent" and not self.question:
             out["question"] = False
+        if self.role == "candidate" and self.time_boxed:
+            out["time_boxed"] = True
+            if self.time_limit_s is not None:
+                out["time_limit_s"] = round(self.time_limit_s)
         return out
 
     @classmethod
@@ -100,6 +109,8 @@ class Message:
             question=data.get("question") is not False,
             transcription_gap=bool(data.get("transcription_gap")),
             partial=role == "candidate" and data.get("partial") is True,
+            time_boxed=role == "candidate" and data.get("time_boxed") is True,
+            time_limit_s=_seconds(data.get("time_limit_s")),
         )
 
 
@@ -299,3 +310,9 @@ def conversation_json(transcript: Transcript, machine: InterviewMachine) -> dict
             for r in machine.stages
         ],
     }
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None

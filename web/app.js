@@ -14,6 +14,7 @@ import {
 } from "/vendor/livekit-client.esm.mjs";
 
 const STATE_TOPIC = "interview.state";
+const CUES_TOPIC = "interview.cues";
 const STAGES = {
   greeting: "Welcome",
   introduction: "Introduction",
@@ -294,9 +295,11 @@ async function connect({ url, token }) {
       if (track.kind === Track.Kind.Audio && p.isAgent) listenToAgent(track);
     })
     .on(RoomEvent.DataReceived, (payload, _p, _kind, topic) => {
-      if (topic !== STATE_TOPIC) return;
+      if (topic !== STATE_TOPIC && topic !== CUES_TOPIC) return;
       try {
-        applyState(JSON.parse(new TextDecoder().decode(payload)));
+        const message = JSON.parse(new TextDecoder().decode(payload));
+        if (topic === CUES_TOPIC) showCues(message);
+        else applyState(message);
       } catch {
         // not ours to read
       }
@@ -547,3 +550,22 @@ function begin() {
 }
 
 open();
+
+// The delivery cues of the answer just given (interview.cues): how it was said, never
+// what; one line under the captions.
+function showCues(cues) {
+  if (cues.type !== "answer_cues") return;
+  const parts = [];
+  if (cues.duration_s != null) {
+    const length = `${Math.floor(cues.duration_s / 60)}:${String(Math.round(cues.duration_s % 60)).padStart(2, "0")}`;
+    const limit = cues.time_limit_s ? ` of ${Math.round(cues.time_limit_s / 60)} min` : "";
+    parts.push(`${length}${limit}`);
+  }
+  if (cues.words_per_minute != null) parts.push(`${Math.round(cues.words_per_minute)} words a minute`);
+  const fillers = Object.values(cues.filler_words || {}).reduce((a, b) => a + b, 0);
+  parts.push(fillers ? `${fillers} filler word${fillers === 1 ? "" : "s"}` : "no filler words");
+  if (cues.time_boxed) parts.push("ran past its time");
+  const line = $("cues");
+  line.textContent = `Answer ${cues.answer}: ${parts.join(" · ")}`;
+  line.hidden = false;
+}

@@ -10,7 +10,7 @@ export interface Conversation {
 }
 /**
  * One turn (speech-to-text fragments of one turn merged), tagged with the stage
- * active when it started. The four flags are present only when they apply.
+ * active when it started. The flags are present only when they apply.
  *
  * This interface was referenced by `Conversation`'s JSON-Schema
  * via the `definition` "ConversationMessage".
@@ -44,6 +44,14 @@ export interface ConversationMessage {
    * on a candidate turn that ends with speech-to-text's interim words: the candidate left before the final transcript came (always with transcription_gap)
    */
   partial?: true;
+  /**
+   * on a candidate answer that ran past its time limit: the interviewer moved on at the end of a sentence; every word is here (additive)
+   */
+  time_boxed?: true;
+  /**
+   * that limit in seconds (with time_boxed; additive)
+   */
+  time_limit_s?: number;
 }
 /**
  * This interface was referenced by `Conversation`'s JSON-Schema

@@ -50,6 +50,10 @@ export interface DispatchMetadata {
     [k: string]: string | string[];
   } | null;
   /**
+   * publish each answer's delivery cues (pace, filler words, length against its time limit) on the interview.cues data topic while the interview runs; default true, false turns them off (additive)
+   */
+  live_cues?: boolean | null;
+  /**
    * true only when the candidate agreed to have their answers recorded (default false); job or room metadata only, never a participant attribute
    */
   record_audio?: boolean | null;

@@ -75,6 +75,8 @@ export interface AnswerFeedback {
   what_went_well?: string | null;
   stronger_answer?: string | null;
   transcription_gap?: boolean;
+  time_boxed?: boolean;
+  time_limit_s?: number | null;
   audio_path?: string | null;
 }
 /**

@@ -239,6 +239,10 @@ async def test_a_whole_interview_typed_with_the_keyboard_only_no_keys_no_microph
                     "n => document.querySelectorAll('.caption.interviewer').length > n",
                     i,
                 )
+                if i == 2:  # the first answer's delivery cues (interview.cues) are shown
+                    await page.wait_for_selector("#cues:not([hidden])")
+                    cues = await page.text_content("#cues") or ""
+                    assert cues.startswith("Answer 1: ") and "filler" in cues, cues
                 await type_answer(page, line)
             await page.wait_for_selector("#done:not([hidden])", timeout=60_000)
             await wait_for(
