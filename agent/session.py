@@ -21,7 +21,7 @@ from livekit import rtc
 from livekit.agents import Agent, AgentSession, llm, room_io, stt, tts, vad
 
 from interview.assessor import Assessor
-from interview.cost import PriceTable
+from interview.cost import PriceTable, load_prices
 from interview.recordings import AnswerRecorder
 from interview.rows import SessionFacts
 from interview.saving import InterviewPersistence
@@ -167,6 +167,7 @@ class InterviewSession:
         self.rt = rt
         self.providers = providers
         rt.timed = providers.voice
+        rt.spending.prices = providers.prices or load_prices()
         self.mode = mode
         self.job_id = job_id
         self.session: AgentSession = AgentSession(
@@ -178,6 +179,10 @@ class InterviewSession:
         )
         if providers.turns is not None:
             providers.turns.attach(self.session)
+        self.session.on(
+            "session_usage_updated",
+            lambda ev: rt.usage_updated([u.model_dump() for u in ev.usage.model_usage]),
+        )
         silence = providers.voice if watch_silence is None else watch_silence
         self.driver = SessionDriver(
             self.session, rt, publish=publish, watch_silence=silence,

@@ -40,6 +40,7 @@ from stages.metadata import (
     InterviewMetadata,
     MetadataError,
     adopt_saved_preference,
+    adopt_spending_cap,
     parse_metadata,
 )
 from stages.transcript import parse_iso
@@ -145,6 +146,7 @@ async def session_provider_keys(
     loaded = await load_user_keys(store, keyring_for(settings), md.user_id, on_open=register_secret)
     before = len(md.warnings)
     adopt_saved_preference(md, loaded.preference)
+    adopt_spending_cap(md, loaded.max_cost_usd)
     keys, notes = usable(loaded.providers, settings.setting)
     md.warnings.extend(notes)
     for warning in md.warnings[before:]:

@@ -42,6 +42,8 @@ class SessionKeys:
     livekit: LiveKitCredentials | None
     preference: Any = None
     """The user's saved order of providers (their row's ``provider_preference``), as read."""
+    max_cost_usd: Any = None
+    """The user's own spending cap per interview (their row's ``max_cost_usd``), as read."""
 
     def __repr__(self) -> str:
         return f"SessionKeys({self.providers!r}, livekit={self.livekit is not None})"
@@ -103,4 +105,5 @@ async def load_user_keys(
         providers=ProviderKeys({k.name: opened.get(k.column) for k in catalog.keys}),
         livekit=livekit,
         preference=row.preference,
+        max_cost_usd=row.max_cost_usd,
     )

@@ -50,6 +50,16 @@ class DispatchMetadata(BaseModel):
         "else the default order (docs/PROVIDERS.md); job or room metadata only",
         examples=[{"stt": "openai"}, {"stt": ["deepgram"], "tts": ["openai", "deepgram"]}],
     )
+    max_cost_usd: float | None = Field(
+        default=None,
+        gt=0,
+        le=1000,
+        description="the most this interview may cost the candidate with their own keys, "
+        "in USD; the user's own setting (user_api_keys.max_cost_usd) applies when lower. "
+        "At 80 % the interviewer mentions it once; at the cap the interview closes "
+        "(ended_by cost_limit). Additive",
+        examples=[0.5],
+    )
     live_cues: bool | None = Field(
         default=None,
         description="publish each answer's delivery cues (pace, filler words, length "

@@ -38,6 +38,9 @@ from stages.text import clean_text
 from stages.timebox import answer_limit, interjection
 from stages.transcript import Message, Role, Transcript, iso, parse_iso
 
+from .cost import carried_items
+from .spending import SpendingMeter, usd
+
 SECONDS_PER_SPOKEN_WORD = 0.35
 """About how long the interviewer's voice takes per word (roughly 170 words a minute)."""
 STRONG_ANSWER_WORDS = 40
@@ -184,6 +187,9 @@ class Interview:
         self._boxed_preface: str | None = None
         self.timed = False
         """A voice interview (answers have a length in time; set by the session)."""
+        self.spending = SpendingMeter(cap_usd=md.max_cost_usd, source=md.cost_cap_source)
+        """What the interview has cost so far against the candidate's cap (the session
+        gives it the price table and the usage as it grows)."""
         self._cued: set[tuple[int, int]] = set()
         self._listeners: list[Callable[[list[Effect]], None]] = []
         self._message_listeners: list[Callable[[str], None]] = []
@@ -290,12 +296,26 @@ class Interview:
 
     def answer_overtime(self) -> bool:
         """The candidate is answering (speaking, or in a pause of their answer) and has
-        gone past the answer's time limit: the interviewer moves on at the next end of a
-        sentence."""
+        gone past the answer's time limit, or the spending cap is reached: the
+        interviewer moves on at the next end of a sentence."""
         if self._answer_started_at is None or not self.machine.awaiting_answer:
             return False
+        if self.spending.reached:
+            return True
         limit = self.answer_limit_s()
         return limit is not None and self._answered_for() >= limit
+
+    def usage_updated(self, usage: Sequence[Mapping[str, Any]]) -> None:
+        """The session's usage so far (cumulative, LiveKit's shape): the spending meter
+        moves; at 80 % of the candidate's cap the interviewer says so once, and when the
+        next reply could pass it the interview closes after the current answer."""
+        for crossing in self.spending.update(usage, self.clock()):
+            cap = usd(self.spending.cap_usd or 0.0)
+            if crossing == "warned":
+                self.preface(render("say_spending_warned", cap=cap))
+            else:
+                self.machine.spending_cap_reached()
+                self.preface(render("say_spending_reached", cap=cap))
 
     @property
     def answer_boxed(self) -> bool:
@@ -631,6 +651,7 @@ class Interview:
                  "generation": self.identity.generation},
             ],
         }  # fmt: skip
+        self.spending.carried = carried_items(md.get("cost"))  # the earlier jobs' spend counts
         self.resume_repeats = awaiting
         self.resuming = True
 

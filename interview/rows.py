@@ -105,6 +105,19 @@ def _part(name: str, build: Callable[[], T], failed: list[str]) -> T | None:
         return None
 
 
+def _spending(rt: Interview) -> dict[str, Any] | None:
+    """``metadata.spending``: the candidate's cap, where it came from, what the meter saw
+    (``None`` without a cap)."""
+    summary = rt.spending.summary()
+    if summary is None:
+        return None
+    return {
+        **summary,
+        "warned_at": iso(summary["warned_at"]),
+        "reached_at": iso(summary["reached_at"]),
+    }
+
+
 def cost_of(rt: Interview, facts: SessionFacts) -> dict[str, Any]:
     """``metadata.cost``: this job's usage, the assessment's and any earlier job's of a
     continued interview, priced with the session's table."""
@@ -146,6 +159,7 @@ def _metadata(rt: Interview, facts: SessionFacts, failed: list[str]) -> dict[str
             "usage", lambda: _usage_totals(facts.usage, carried.get("usage") or {}), failed
         ),
         "cost": _part("cost", lambda: cost_of(rt, facts), failed),
+        "spending": _part("spending", lambda: _spending(rt), failed),
         "latency": _part("latency", lambda: _latency(rt), failed),
         "duration_s": round(m.elapsed_s(), 1),
         "started_at": iso(m.started_at),

@@ -144,6 +144,9 @@ class KeyRow:
     encryption_salt: str
     sealed: dict[str, str | None]
     updated_at: str | None = None
+    max_cost_usd: Any = None
+    """``max_cost_usd``: the user's own spending cap per interview, as stored (read as
+    the metadata's is, ``stages/metadata.py``)."""
     preference: Any = None
     """``provider_preference``: the user's order of providers per kind (plain JSON, not a
     secret; read as the metadata's ``providers`` is, ``stages/metadata.py``)."""

@@ -199,6 +199,7 @@ class SupabaseStore:
             sealed={c: r.get(c) for c in KEY_COLUMNS},
             updated_at=r.get("updated_at"),
             preference=r.get("provider_preference"),
+            max_cost_usd=_number(r.get("max_cost_usd")),
         )
 
     async def earlier_interviews(
@@ -324,3 +325,14 @@ def _seconds(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
     return None
+
+
+def _number(value: Any) -> Any:
+    """A ``numeric`` column as PostgREST sends it (a JSON number, or a string for large
+    precision) as a float; anything else as it came (the reader warns about it)."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value

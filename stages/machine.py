@@ -12,7 +12,7 @@ Rules, in one place:
 * The last stage (``closing``) completes when the agent has spoken it.
 * The total time limit sends the interview to the last stage after the current answer
   (stages jumped over are recorded as skipped); if nobody answers, it ends anyway
-  ``hard_overrun_s`` later.
+  ``hard_overrun_s`` later. The candidate's spending cap does the same (``cost_limit``).
 * A candidate turn is committed provisionally: if, within the same turn, it turns out not
   to be an answer (:data:`NonAnswer`: a request to repeat or clarify, a hint request, "I
   don't know", "how am I doing?", an aside or question back, "give me a moment"; or an
@@ -55,11 +55,12 @@ EndedBy = Literal[
     "inactivity",
     "error",
     "worker_shutdown",
+    "cost_limit",
 ]
 ENDED_BY_VALUES: tuple[EndedBy, ...] = get_args(EndedBy)
 Status = Literal["not_started", "running", "ending", "ended"]
 StageStatus = Literal["pending", "active", "completed", "skipped", "not_reached", "ended"]
-SkipSource = Literal["spoken", "client", "time_limit"]
+SkipSource = Literal["spoken", "client", "time_limit", "cost_limit"]
 NonAnswer = Literal["repeat", "clarify", "hint", "dont_know", "progress", "aside", "moment"]
 """Candidate turns that are not an answer to the question asked."""
 NON_ANSWERS: tuple[NonAnswer, ...] = get_args(NonAnswer)
@@ -223,6 +224,9 @@ class InterviewMachine:
         """Candidate turns seen (never reverted: a request is a turn too)."""
         self._model_move_turn = -1
         """The candidate turn at which the model last skipped or finished a stage."""
+        self.cost_up = False
+        """The candidate's spending cap is reached: the interview closes after the current
+        answer (never reverted)."""
 
     @classmethod
     def resume(
@@ -257,7 +261,7 @@ class InterviewMachine:
                 value = d.get(name)
                 setattr(rec, name, value if isinstance(value, int) and value >= 0 else 0)
             source = d.get("skip_source")
-            rec.skip_source = source if source in ("spoken", "client", "time_limit") else None  # type: ignore[assignment]
+            rec.skip_source = source if source in get_args(SkipSource) else None  # type: ignore[assignment]
             rec.budget_exceeded = bool(d.get("budget_exceeded"))
         current = next(
             (i for i, r in enumerate(m._s.stages) if r.status in ("ended", "pending")),
@@ -413,8 +417,13 @@ class InterviewMachine:
         ):
             self.record.status = "completed"
             self.record.ended_at = self._clock()
-            return self._end("time_limit" if s.time_up else "completed")
+            return self._end(self._limit_reached() or "completed")
         return []
+
+    def _limit_reached(self) -> Literal["cost_limit", "time_limit"] | None:
+        if self.cost_up:
+            return "cost_limit"
+        return "time_limit" if self._s.time_up else None
 
     def candidate_turn(self, turn_id: str, *, boxed: bool = False) -> list[Effect]:
         """The candidate finished a turn; ``boxed``: it ran past the answer's time limit
@@ -436,6 +445,8 @@ class InterviewMachine:
         now = self._clock()
         stage = self.plan[s.index]
         last = s.index == len(self.plan) - 1
+        if not last and self.cost_up:
+            return self._jump_to_last("cost_limit")
         if not last and (s.time_up or self._over_time(now)):
             s.time_up = True
             return self._jump_to_last("time_limit")
@@ -652,6 +663,15 @@ class InterviewMachine:
             self._log("silence_prompt")
             return [SilencePrompt()]
         return []
+
+    def spending_cap_reached(self) -> None:
+        """The candidate's spending cap is (about to be) reached: after the current
+        answer the interview goes to its last stage, and ends ``cost_limit`` once that
+        is spoken (as the total time limit does)."""
+        if not self.cost_up and not self.terminal:
+            self.cost_up = True
+            self._log("cost_up")
+            self._changed()
 
     def fail(self, reason: str) -> list[Effect]:
         if self.terminal:

@@ -96,6 +96,11 @@ class InterviewMetadata:
     followed where they have the key (``providers/choice.py``)."""
     record_audio: bool = False
     """The candidate agreed to have their answers recorded (only an explicit ``true``)."""
+    max_cost_usd: float | None = None
+    """The most this interview may cost the candidate, in USD (the dispatch metadata's,
+    or the user's own setting when lower: :func:`adopt_spending_cap`)."""
+    cost_cap_source: str | None = None
+    """Where ``max_cost_usd`` came from: ``metadata`` or ``user_setting``."""
     live_cues: bool = True
     """Each answer's delivery cues are published while the interview runs (``false``
     turns them off)."""
@@ -127,6 +132,7 @@ def _clean_text(value: str) -> str:
 
 SERVER_FIELDS = (
     "user_id", "stages", "max_duration_s", "record_audio", "providers", "live_cues",
+    "max_cost_usd",
     *CONTEXT_FIELDS,
 )  # fmt: skip
 """What the server-set sources (the job's and the room's metadata) may say."""
@@ -226,7 +232,33 @@ def _from_object(data: dict[str, Any], *, require_user: bool) -> InterviewMetada
     _consent(md, data.get("record_audio"))
     _preferences(md, data.get("providers"))
     _cues(md, data.get("live_cues"))
+    if (cap := _cost_cap(md.warnings, data.get("max_cost_usd"), "max_cost_usd")) is not None:
+        md.max_cost_usd, md.cost_cap_source = cap, "metadata"
     return md
+
+
+MAX_COST_USD = 1000.0
+
+
+def _cost_cap(warnings: list[str], value: Any, where: str) -> float | None:
+    """A spending cap in USD: a positive number up to :data:`MAX_COST_USD`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        warnings.append(f"{where} must be a positive number of US dollars; no cap from it")
+        return None
+    if value > MAX_COST_USD:
+        warnings.append(f"{where} {value} is out of range; no cap from it")
+        return None
+    return float(value)
+
+
+def adopt_spending_cap(md: InterviewMetadata, saved: Any) -> None:
+    """The user's own spending cap (their key row's ``max_cost_usd``): it applies when
+    the metadata sets none or a higher one (the lower cap wins)."""
+    cap = _cost_cap(md.warnings, saved, "the saved max_cost_usd")
+    if cap is not None and (md.max_cost_usd is None or cap < md.max_cost_usd):
+        md.max_cost_usd, md.cost_cap_source = cap, "user_setting"
 
 
 def _cues(md: InterviewMetadata, value: Any) -> None:

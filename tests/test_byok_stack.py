@@ -162,16 +162,18 @@ async def test_session_loads_the_users_keys_and_refuses_clearly(supabase_stack, 
         )  # fmt: skip
         supabase_stack.psql(
             "update user_api_keys set provider_preference = "
-            """'{"llm": "anthropic", "tts": ["elevenlabs"], "stt": "nobody"}'::jsonb """
-            f"where user_id='{user}'"
+            """'{"llm": "anthropic", "tts": ["elevenlabs"], "stt": "nobody"}'::jsonb, """
+            f"max_cost_usd = 0.25 where user_id='{user}'"
         )
         md = parse_metadata(
-            f'{{"user_id": "{user}", "providers": {{"tts": "openai"}}}}', require_user=True
+            f'{{"user_id": "{user}", "providers": {{"tts": "openai"}}, "max_cost_usd": 0.5}}',
+            require_user=True,
         )
         keys = await session_provider_keys(settings, store, md, console=False)
         assert (keys["anthropic"], keys["elevenlabs"]) == (claude, eleven)
         assert "compatible" not in keys  # no COMPATIBLE_BASE_URL here
         assert md.providers == {"tts": "openai", "llm": "anthropic", "stt": "nobody"}
+        assert (md.max_cost_usd, md.cost_cap_source) == (0.25, "user_setting")  # the lower
         assert any("compatible key is set aside" in w for w in md.warnings)
         choice = choose(set(keys), md.providers)
         assert (choice.llm.key, choice.tts.key) == ("anthropic", "openai")  # type: ignore[union-attr]

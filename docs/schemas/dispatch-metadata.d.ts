@@ -50,6 +50,10 @@ export interface DispatchMetadata {
     [k: string]: string | string[];
   } | null;
   /**
+   * the most this interview may cost the candidate with their own keys, in USD; the user's own setting (user_api_keys.max_cost_usd) applies when lower. At 80 % the interviewer mentions it once; at the cap the interview closes (ended_by cost_limit). Additive
+   */
+  max_cost_usd?: number | null;
+  /**
    * publish each answer's delivery cues (pace, filler words, length against its time limit) on the interview.cues data topic while the interview runs; default true, false turns them off (additive)
    */
   live_cues?: boolean | null;
