@@ -8,6 +8,7 @@ text session, no scores offline) is ``null`` and left out of the comparison.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ class Figure:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number (an infinite or NaN one, which JSON cannot carry, is none)."""
     ok = isinstance(value, int | float) and not isinstance(value, bool)
-    return float(value) if ok else None
+    return float(value) if ok and math.isfinite(value) else None
 
 
 def _answers(fb: Mapping[str, Any]) -> list[Mapping[str, Any]]:

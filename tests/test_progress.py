@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from feedback import render
@@ -100,6 +100,8 @@ odd_feedback = st.dictionaries(
 
 @settings(max_examples=300, deadline=None)
 @given(odd_feedback, st.lists(st.one_of(st.none(), odd_feedback), max_size=25))
+@example({"overall_score": float("inf")}, [])  # a score JSON cannot carry
+@example({"overall_score": 7.0}, [{"overall_score": float("nan")}])
 def test_any_earlier_documents_give_a_valid_progress(now, earlier_docs) -> None:
     """Old, partial or odd feedback documents never break progress: what cannot be read
     is unknown (null), and the result always validates."""
