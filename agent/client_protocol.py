@@ -6,6 +6,8 @@ RPC methods on the agent participant:
   Naming the stage makes a replayed or late request harmless: it only skips that stage
   while it is current.
 * ``interview.end``: payload ``{"request_id": str}`` (optional). Ends at once.
+* ``interview.pause``: payload ``{"request_id": str}`` (optional). Pauses the interview to
+  continue it later (a new dispatch with ``resume_interview_id``).
 * ``interview.state``: returns the current state.
 
 Every call answers with the state as JSON plus ``"ok"`` and, when refused, ``"error"``.
@@ -33,6 +35,7 @@ CUES_TOPIC = "interview.cues"
 RPC_SKIP = "interview.skip_stage"
 RPC_END = "interview.end"
 RPC_STATE = "interview.state"
+RPC_PAUSE = "interview.pause"
 MAX_PAYLOAD_CHARS = 4096
 BAD_PAYLOAD = 1400
 
@@ -74,6 +77,7 @@ class ClientProtocol:
         participant.register_rpc_method(RPC_SKIP, self.skip_stage)
         participant.register_rpc_method(RPC_END, self.end)
         participant.register_rpc_method(RPC_STATE, self.state)
+        participant.register_rpc_method(RPC_PAUSE, self.pause)
 
     def _answer(self, effects: list[Effect]) -> str:
         refused = next((e for e in effects if isinstance(e, Rejected)), None)
@@ -93,6 +97,11 @@ class ClientProtocol:
         p = _payload(data)
         logger.info("client end request")
         return self._answer(self.runtime.client_end(request_id=p.get("request_id")))
+
+    async def pause(self, data: rtc.RpcInvocationData) -> str:
+        _payload(data)
+        logger.info("client pause request")
+        return self._answer(self.runtime.client_pause())
 
     async def state(self, data: rtc.RpcInvocationData) -> str:
         _payload(data)

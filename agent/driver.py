@@ -47,6 +47,7 @@ FAREWELL_PROMPTS = {
     "client_request": "say_client_end",
     "inactivity": "say_inactivity",
     "time_limit": "say_time_limit",
+    "paused": "say_paused",
     "error": "say_error",
 }
 """Canned last words per ending (none for completed / candidate_request: the

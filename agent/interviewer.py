@@ -163,6 +163,12 @@ class Interviewer(Agent):
         )
 
     @function_tool
+    async def pause_interview(self, context: RunContext) -> str:
+        """The candidate asked to pause the interview and continue it later (not to end
+        it): it is saved where it stands, and they can come back to the same point."""
+        return self._ask(context, "pause_interview", "Paused and saved.")
+
+    @function_tool
     async def confirm_end_interview(self, context: RunContext) -> str:
         """The candidate confirmed they want to end the interview now."""
         return self._ask(context, "confirm_end_interview", "Ended.")

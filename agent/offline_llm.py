@@ -44,6 +44,7 @@ _STORY_PARTS: tuple[Need, ...] = ("action", "result")
 _TOOL_FOR_INTENT: dict[Intent, Request] = {
     Intent.SKIP: "skip_stage",
     Intent.END: "end_interview",
+    Intent.PAUSE: "pause_interview",
     Intent.CONFIRM: "confirm_end_interview",
     Intent.DENY: "cancel_end_interview",
     Intent.NO_QUESTIONS: "finish_stage",
@@ -111,6 +112,10 @@ class OfflineInterviewerLLM(LocalLLM):
                 question = (rt.last_question if rt.resume_repeats else None) or (
                     self._next_question() or ""
                 )
+                if rt.paused_before:
+                    stage = rt.stage.title.lower() if rt.stage else "interview"
+                    again = render("say_resume_paused", stage=stage)
+                    return f"{again} {question}".strip()
                 return f"{render('say_resume')} {question}".strip()
             return self._next_question() or ""
         said = " ".join(

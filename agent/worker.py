@@ -217,9 +217,17 @@ async def _dispatched(ctx: JobContext, settings: Settings) -> None:
         return
     store = store_for(settings)
     outbox = Outbox(settings.interview_outbox_path)
-    found = await find_continuation(
-        outbox, store, room_name=room.name, room_sid=room.sid, user_id=md.user_id
-    )
+    if md.resume_interview_id is not None:
+        try:
+            found = await paused_interview(store, md.resume_interview_id, md.user_id)
+        except ResumeRefused as e:
+            await store.aclose()
+            await _refuse(ctx, "cannot_resume", str(e))
+            return
+    else:
+        found = await find_continuation(
+            outbox, store, room_name=room.name, room_sid=room.sid, user_id=md.user_id
+        )
     dead = found.record.id if found is not None and found.job_dead else None
     if not await _room_is_free(ctx, room.name, lost=dead):
         logger.warning("leaving: another interviewer already serves this room")
@@ -263,6 +271,30 @@ async def _dispatched(ctx: JobContext, settings: Settings) -> None:
         ctx, settings, md, console=False, store=store, outbox=outbox, identity=identity,
         resumed=resumed,
     )  # fmt: skip
+
+
+class ResumeRefused(Exception):
+    """A paused interview that this job may not continue (the message says why)."""
+
+
+async def paused_interview(
+    store: InterviewStore, interview_id: str, user_id: str | None
+) -> Continuation:
+    """The paused interview ``interview_id``, to continue: only the same user's, and only
+    one that is paused (never one running elsewhere, finished, or another user's: those
+    are refused with a clear reason, the same for a missing one and another user's so
+    that ids cannot be probed)."""
+    try:
+        saved = await store.get(interview_id)
+    except StoreError as e:
+        raise ResumeRefused(f"the paused interview could not be read: {e}") from None
+    if saved is None or saved.interview.user_id != user_id:
+        raise ResumeRefused(f"no paused interview {interview_id} of this user")
+    ended_by = saved.interview.ended_by
+    if ended_by != "paused":
+        state = "still running" if ended_by is None else f"already finished ({ended_by})"
+        raise ResumeRefused(f"interview {interview_id} is not paused: it is {state}")
+    return Continuation(saved.interview, job_dead=True)  # no interviewer of it is running
 
 
 async def _room_is_free(ctx: JobContext, room: str, *, lost: str | None) -> bool:

@@ -37,6 +37,7 @@ class StateError(_Strict):
         "missing_key",
         "key_decrypt_failed",
         "keys_unavailable",
+        "cannot_resume",
     ]
     message: str
 

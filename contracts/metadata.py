@@ -50,6 +50,13 @@ class DispatchMetadata(BaseModel):
         "else the default order (docs/PROVIDERS.md); job or room metadata only",
         examples=[{"stt": "openai"}, {"stt": ["deepgram"], "tts": ["openai", "deepgram"]}],
     )
+    resume_interview_id: str | None = Field(
+        default=None,
+        description="continue this interview, which the same user paused (interviews.id); "
+        "another user's, a running or a finished one is refused (code cannot_resume). "
+        "Additive",
+        json_schema_extra={"format": "uuid"},
+    )
     max_cost_usd: float | None = Field(
         default=None,
         gt=0,

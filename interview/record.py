@@ -34,7 +34,7 @@ from stages.machine import (
     StageChanged,
 )
 from stages.metadata import InterviewMetadata
-from stages.text import clean_text
+from stages.text import clean_text, seconds
 from stages.timebox import answer_limit, interjection
 from stages.transcript import Message, Role, Transcript, iso, parse_iso
 
@@ -55,6 +55,7 @@ Request = Literal[
     "not_an_answer",
     "ask_follow_up",
     "finish_stage",
+    "pause_interview",
 ]
 """What the interviewer model may ask of the interview (its tools). Each is one machine
 event. ``skip_stage``, the end requests and ``not_an_answer`` mean the candidate's last
@@ -78,6 +79,8 @@ def _event(m: InterviewMachine, tool: Request, kind: NonAnswer | None) -> list[E
             return m.not_an_answer(kind or "aside")
         case "ask_follow_up":
             return m.follow_up()
+        case "pause_interview":
+            return m.pause()
         case "finish_stage":
             return m.finish_stage()
 
@@ -187,6 +190,8 @@ class Interview:
         self._boxed_preface: str | None = None
         self.timed = False
         """A voice interview (answers have a length in time; set by the session)."""
+        self.paused_before = False
+        """This job continues an interview the candidate paused (:meth:`resume_from`)."""
         self.spending = SpendingMeter(cap_usd=md.max_cost_usd, source=md.cost_cap_source)
         """What the interview has cost so far against the candidate's cap (the session
         gives it the price table and the usage as it grows)."""
@@ -411,6 +416,8 @@ class Interview:
         what was played): the machine counts it, a question or not. A reply cut off
         before its question was heard in full means the candidate's answer goes on."""
         if reply_id in self._ignored_replies or not spoken.strip():
+            # (a silence prompt, a farewell: no question, nor one to ask again later)
+            self.transcript.mark_agent_items(turn_ids, question=False)
             return []
         self._prefaces = [p for p in self._prefaces if p not in spoken]
         m = self.machine
@@ -519,6 +526,27 @@ class Interview:
     def client_end(self, *, request_id: str | None = None) -> list[Effect]:
         return self.apply(self.machine.client_end(request_id=request_id))
 
+    def client_pause(self) -> list[Effect]:
+        """The candidate's app asked to pause the interview and continue it later."""
+        return self.apply(self.machine.pause())
+
+    def pause_state(self) -> dict[str, Any] | None:
+        """``metadata.paused`` of an interview paused to continue later: when, how long it
+        had run (the clock goes on from there, not from the pause), the stage and how long
+        it had run, the open question (``None`` when not paused)."""
+        m = self.machine
+        if m.ended_by != "paused":
+            return None
+        record = m.stages[m.stage_index]
+        stage_s = (m.ended_at or self.clock()) - (record.started_at or m.ended_at or 0.0)
+        return {
+            "at": iso(m.ended_at),
+            "elapsed_s": round(m.elapsed_s(), 1),
+            "stage": record.id,
+            "stage_elapsed_s": round(max(0.0, stage_s), 1),
+            "open_question": self.last_question,
+        }
+
     def candidate_leaving(self) -> None:
         """The candidate has left the room for good; :meth:`candidate_left` follows once
         their last words are in. No reply is wanted any more (``leaving``)."""
@@ -626,19 +654,31 @@ class Interview:
         self.transcript = Transcript.restored(conversation.get("messages"))
         last = self.transcript.messages[-1] if self.transcript.messages else None
         awaiting = last is None or last.role == "agent" or last.request
+        paused = md.get("paused") if saved.ended_by == "paused" else None
+        started_at = parse_iso(md.get("started_at")) or self.clock()
+        if isinstance(paused, dict) and seconds(paused.get("elapsed_s"), zero=True) is not None:
+            # the clock goes on from where it stopped: the time away does not count
+            started_at = self.clock() - float(paused["elapsed_s"])
         self.machine = InterviewMachine.resume(
             plan,
             conversation.get("stages") or [],
-            started_at=parse_iso(md.get("started_at")) or self.clock(),
+            started_at=started_at,
             clock=self.clock,
             limits=self.limits,
             awaiting_answer=awaiting,
         )
+        self.paused_before = isinstance(paused, dict)
+        if isinstance(paused, dict):
+            self.transcript.seal()
+        if isinstance(paused, dict) and (s := seconds(paused.get("stage_elapsed_s"))):
+            self.machine.record.started_at = self.clock() - s
         for msg in self.transcript.messages:
             for turn_id in msg.item_ids:
                 self._stage_of_turn[turn_id] = msg.stage or ""
         asked = [m.text for m in self.transcript.messages if m.role == "agent" and m.question]
         self.last_question = asked[-1] if asked else None
+        if isinstance(paused, dict) and isinstance(paused.get("open_question"), str):
+            self.last_question = paused["open_question"]
         previous = md.get("continued") if isinstance(md.get("continued"), list) else []
         self.carried = {
             "events": md.get("events") if isinstance(md.get("events"), list) else [],
@@ -652,12 +692,21 @@ class Interview:
             ],
         }  # fmt: skip
         self.spending.carried = carried_items(md.get("cost"))  # the earlier jobs' spend counts
+        earlier = md.get("pauses") if isinstance(md.get("pauses"), list) else []
+        self.carried["pauses"] = [*earlier, paused] if isinstance(paused, dict) else earlier
         self.resume_repeats = awaiting
         self.resuming = True
 
     def resume_note(self) -> str:
-        """What the first reply of a continued interview must do."""
-        return render("resume", question=self.last_question or "the current question")
+        """What the first reply of a continued interview must do (after a pause the
+        candidate asked for: a one-sentence recap, then the open question again)."""
+        question = self.last_question or "the current question"
+        if self.paused_before:
+            stage = self.machine.current
+            return render(
+                "resume_paused", question=question, stage=stage.title if stage else "interview"
+            )
+        return render("resume", question=question)
 
     # ------------------------------------------------------------ what others see
 

@@ -190,6 +190,10 @@ def _metadata(rt: Interview, facts: SessionFacts, failed: list[str]) -> dict[str
         metadata["context_from_attributes"] = list(md.from_attributes)
     if carried.get("continued"):
         metadata["continued"] = carried["continued"]
+    if carried.get("pauses"):
+        metadata["pauses"] = carried["pauses"]
+    if (paused := rt.pause_state()) is not None:
+        metadata["paused"] = paused
     if failed:
         metadata["build_errors"] = failed
     return metadata

@@ -256,6 +256,7 @@ class SqliteStore:
                 "SELECT i.id, i.interview_date, i.job_role, i.experience_level, i.ended_by, "
                 "f.feedback_data FROM interviews i LEFT JOIN feedback f ON f.interview_id = i.id "
                 "WHERE i.user_id IS ? AND i.id != ? AND i.ended_by IS NOT NULL "
+                "AND i.ended_by != 'paused' "
                 "ORDER BY i.interview_date DESC, i.created_at DESC LIMIT ?",
                 (user_id, besides, limit),
             ).fetchall()

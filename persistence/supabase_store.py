@@ -17,6 +17,7 @@ import httpx
 from postgrest.exceptions import APIError
 from storage3.exceptions import StorageException
 
+from stages.text import seconds
 from supabase import AsyncClient, AsyncClientOptions, acreate_client
 
 from .records import (
@@ -184,7 +185,7 @@ class SupabaseStore:
                 question_type=r["question_type"],
                 difficulty=r["difficulty_level"],
                 keywords=tuple(k.lower() for k in (r.get("expected_answer_keywords") or ())),
-                time_limit_s=_seconds(r.get("time_limit_seconds")),
+                time_limit_s=seconds(r.get("time_limit_seconds")),
             )
             for r in resp.data or []
         ]
@@ -213,6 +214,7 @@ class SupabaseStore:
             )
             .neq("id", besides)
             .not_.is_("ended_by", "null")
+            .neq("ended_by", "paused")  # to be continued: not finished
         )
         q = q.is_("user_id", "null") if user_id is None else q.eq("user_id", user_id)
         try:
@@ -318,13 +320,6 @@ class SupabaseStore:
         if self._client is not None:
             await self._client.postgrest.aclose()
             self._client = None
-
-
-def _seconds(value: Any) -> float | None:
-    """A positive number of seconds, else ``None`` (a null, zero or malformed limit)."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return None
 
 
 def _number(value: Any) -> Any:

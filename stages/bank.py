@@ -22,6 +22,7 @@ from typing import Any
 
 from .definitions import QuestionSource, StageDef
 from .metadata import InterviewMetadata
+from .text import seconds
 
 EXTRA_VOCABULARY = (
     "Python", "Java", "JavaScript", "TypeScript", "Go", "Rust", "C#", "C++", "Ruby", "PHP",
@@ -124,14 +125,8 @@ def _question(d: dict[str, Any]) -> Question:
         competency=d.get("competency"),
         style=str(d.get("style", "question")),
         hint=d.get("hint"),
-        time_limit_s=_positive(d.get("time_limit_s")),
+        time_limit_s=seconds(d.get("time_limit_s")),
     )
-
-
-def _positive(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return None
 
 
 def _fill(text: str, md: InterviewMetadata) -> str:

@@ -56,6 +56,7 @@ EndedBy = Literal[
     "error",
     "worker_shutdown",
     "cost_limit",
+    "paused",
 ]
 ENDED_BY_VALUES: tuple[EndedBy, ...] = get_args(EndedBy)
 Status = Literal["not_started", "running", "ending", "ended"]
@@ -663,6 +664,15 @@ class InterviewMachine:
             self._log("silence_prompt")
             return [SilencePrompt()]
         return []
+
+    def pause(self) -> list[Effect]:
+        """The candidate asked to pause and continue later: this part of the interview
+        ends ``paused`` (its stages, open question and clock saved); a later job may
+        continue it (:meth:`resume`). The turn that asked was no answer."""
+        if self.status != "running":
+            return [Rejected("pause", "not_running")]
+        self._revert()
+        return self._end("paused")
 
     def spending_cap_reached(self) -> None:
         """The candidate's spending cap is (about to be) reached: after the current

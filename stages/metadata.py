@@ -99,6 +99,8 @@ class InterviewMetadata:
     max_cost_usd: float | None = None
     """The most this interview may cost the candidate, in USD (the dispatch metadata's,
     or the user's own setting when lower: :func:`adopt_spending_cap`)."""
+    resume_interview_id: str | None = None
+    """An interview the candidate paused, to continue in this room (same user only)."""
     cost_cap_source: str | None = None
     """Where ``max_cost_usd`` came from: ``metadata`` or ``user_setting``."""
     live_cues: bool = True
@@ -132,7 +134,7 @@ def _clean_text(value: str) -> str:
 
 SERVER_FIELDS = (
     "user_id", "stages", "max_duration_s", "record_audio", "providers", "live_cues",
-    "max_cost_usd",
+    "max_cost_usd", "resume_interview_id",
     *CONTEXT_FIELDS,
 )  # fmt: skip
 """What the server-set sources (the job's and the room's metadata) may say."""
@@ -232,6 +234,7 @@ def _from_object(data: dict[str, Any], *, require_user: bool) -> InterviewMetada
     _consent(md, data.get("record_audio"))
     _preferences(md, data.get("providers"))
     _cues(md, data.get("live_cues"))
+    _resume(md, data.get("resume_interview_id"))
     if (cap := _cost_cap(md.warnings, data.get("max_cost_usd"), "max_cost_usd")) is not None:
         md.max_cost_usd, md.cost_cap_source = cap, "metadata"
     return md
@@ -318,6 +321,17 @@ def _consent(md: InterviewMetadata, value: Any) -> None:
         md.record_audio = True
     else:
         md.warnings.append("record_audio must be true or false; not recording")
+
+
+def _resume(md: InterviewMetadata, value: Any) -> None:
+    """``resume_interview_id``: the id of a paused interview (a UUID); a malformed one
+    refuses the job, as continuing the wrong interview must never happen quietly."""
+    if value is None:
+        return
+    try:
+        md.resume_interview_id = str(uuid.UUID(str(value)))
+    except (ValueError, AttributeError):
+        raise MetadataError("bad_metadata", "resume_interview_id is not a UUID") from None
 
 
 def _user_id(md: InterviewMetadata, value: Any, *, require_user: bool) -> None:

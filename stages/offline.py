@@ -24,6 +24,7 @@ class Intent(Enum):
     ANSWER = "answer"
     SKIP = "skip"
     END = "end"
+    PAUSE = "pause"
     CONFIRM = "confirm"
     DENY = "deny"
     REPEAT = "repeat"
@@ -64,6 +65,13 @@ _END = _rx(
     r"\b(i want|i'?d like|i need|let'?s|can we|could we) (to )?(end|stop|finish|quit)\b",
     r"\bi (have|need) to (go|leave)\b",
     r"\bthat'?s enough for (today|now)\b",
+)
+_PAUSE = _rx(
+    r"\b(can|could|may|shall) we (take a )?(pause|break)\b",
+    r"\b(let'?s|i'?d like to|i want to|i need to|please) (take a )?pause\b",
+    r"\bpause (the|this|our) (interview|session|call)\b",
+    r"\b(continue|carry on|finish|pick (this|it) up|resume|do the rest)( this| it)? "
+    r"(later|tomorrow|another (time|day)|next time|some other time)\b",
 )
 _REPEAT = _rx(
     r"\brepeat\b",
@@ -163,6 +171,8 @@ def classify(text: str, *, pending_end: bool = False, invites_questions: bool = 
         return Intent.DENY
     if not low or len(low.split()) > CONTROL_MAX_WORDS:
         return Intent.ANSWER
+    if _PAUSE.search(low):  # before the end: "can we stop and continue later?" is a pause
+        return Intent.PAUSE
     if _END.search(low):
         return Intent.END
     if _SKIP.search(low):

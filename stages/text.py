@@ -55,3 +55,12 @@ def clean_json(value: Any) -> Any:
     if isinstance(value, float):
         return value if value == value and value not in (float("inf"), float("-inf")) else None
     return clean_text(value)
+
+
+def seconds(value: Any, *, zero: bool = False) -> float | None:
+    """A number of seconds from outside (JSON, a row): a positive number (or zero, with
+    ``zero``) as a float; anything else (a string, a boolean, a negative) ``None``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value > 0 or (zero and value == 0):
+            return float(value)
+    return None

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from .machine import InterviewMachine
-from .text import clean_text
+from .text import clean_text, seconds
 
 Role = Literal["agent", "candidate"]
 CONVERSATION_SCHEMA_VERSION = 1
@@ -110,7 +110,7 @@ class Message:
             transcription_gap=bool(data.get("transcription_gap")),
             partial=role == "candidate" and data.get("partial") is True,
             time_boxed=role == "candidate" and data.get("time_boxed") is True,
-            time_limit_s=_seconds(data.get("time_limit_s")),
+            time_limit_s=seconds(data.get("time_limit_s")),
         )
 
 
@@ -125,6 +125,12 @@ class Transcript:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self._seen: set[str] = set()
+        self._sealed = False
+
+    def seal(self) -> None:
+        """What follows is a new part of the interview (after a pause): the next message
+        starts a turn of its own."""
+        self._sealed = True
 
     @classmethod
     def restored(cls, saved: object) -> Transcript:
@@ -182,6 +188,8 @@ class Transcript:
         merges = role == "candidate" or (
             last is not None and last.stage == stage and not last.interrupted
         )
+        if self._sealed:  # the first message after a pause never joins one before it
+            merges, self._sealed = False, False
         if last is not None and last.role == role and merges:
             superseded = last.drafts if role == "candidate" else set()
             for old in superseded:
@@ -310,9 +318,3 @@ def conversation_json(transcript: Transcript, machine: InterviewMachine) -> dict
             for r in machine.stages
         ],
     }
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return None

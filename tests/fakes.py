@@ -103,3 +103,38 @@ async def offline_text_interview(
     finally:
         await driver.aclose()
         await session.aclose()
+
+
+async def typed_interview(
+    rt: InterviewRuntime,
+    providers: Any,
+    *,
+    store: Any,
+    outbox: Any,
+    turns: list[str],
+    publish_cues: Any = None,
+) -> tuple[Any, Any]:
+    """A typed interview through the worker's own session (``InterviewSession``): the
+    greeting, then each of ``turns`` while it runs; the candidate leaves if it has not
+    ended; its rows as saved (``(interview, feedback)``)."""
+    from agent.session import InterviewSession
+
+    interview = InterviewSession(
+        rt, providers, store=store, outbox=outbox, mode="test", checkpoints=False,
+        publish_cues=publish_cues,
+    )  # fmt: skip
+    try:
+        await interview.start()
+        await interview.wait_for_greeting(10)
+        for turn in turns:
+            if rt.terminal:
+                break
+            await interview.session.run(user_input=turn)
+            await interview.driver.settle(10)
+        await asyncio.sleep(0.1)  # the tasks the last reply started (its cues)
+        if not rt.terminal:
+            rt.candidate_left(final=True)
+        await interview.driver.ended.wait()
+        return await interview.finish()
+    finally:
+        await interview.aclose()

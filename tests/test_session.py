@@ -181,7 +181,12 @@ async def test_rpc_skip_end_state_and_published_state():
     session, driver = await start(rt, model, publish=state_publisher(participant))
     protocol = ClientProtocol(rt, on_change=driver.publish_state)
     protocol.register(participant)
-    assert set(participant.rpc) == {"interview.skip_stage", "interview.end", "interview.state"}
+    assert set(participant.rpc) == {
+        "interview.skip_stage",
+        "interview.end",
+        "interview.state",
+        "interview.pause",
+    }
     try:
         await session.run(user_input="Yes.")
         state = json.loads(await participant.rpc["interview.state"](call("interview.state", "")))

@@ -11,7 +11,7 @@ import pytest
 
 from agent.config import Settings
 from agent.runtime import InterviewRuntime
-from agent.session import InterviewSession, choice_for, providers_for
+from agent.session import choice_for, providers_for
 from interview.cost import load_prices
 from interview.spending import SpendingMeter, usd
 from persistence.outbox import Outbox
@@ -23,6 +23,7 @@ from stages.machine import InterviewMachine, Limits, StageChanged
 from stages.metadata import adopt_spending_cap, parse_metadata
 
 from .fake_openai import FakeOpenAI
+from .fakes import typed_interview
 from .rooms.harness import OPENAI_KEY, interviewer
 
 REPLY_USD = (100 * 0.40 + 10 * 1.60) / 1_000_000
@@ -119,22 +120,11 @@ async def test_an_interview_closes_gracefully_at_the_candidates_cap(tmp_path: Pa
         rt = InterviewRuntime(md, room_name="spending-cap")
         keys = ProviderKeys(openai=OPENAI_KEY)
         choice = choice_for(keys, rt).typed("a test of the spending cap")
-        interview = InterviewSession(
-            rt, providers_for(settings, keys, rt, vad=None, choice=choice),
-            store=SqliteStore(tmp_path / "s.db"), outbox=Outbox(tmp_path / "o.db"),
-            mode="test", checkpoints=False,
+        providers = providers_for(settings, keys, rt, vad=None, choice=choice)
+        row, _ = await typed_interview(
+            rt, providers, store=SqliteStore(tmp_path / "s.db"),
+            outbox=Outbox(tmp_path / "o.db"), turns=answers,
         )  # fmt: skip
-        try:
-            await interview.start()
-            await interview.wait_for_greeting(10)
-            for answer in answers:
-                if rt.terminal:
-                    break
-                await interview.session.run(user_input=answer)
-                await interview.driver.settle(10)
-            row, _ = await interview.finish()
-        finally:
-            await interview.aclose()
     assert row.ended_by == "cost_limit" and row.final_stage == "closing"
     replies = [m.text for m in rt.transcript.messages if m.role == "agent"]
     warned = render("say_spending_warned", cap=usd(cap))

@@ -10,7 +10,6 @@ limit is ``tests/test_timebox_voice.py``.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 
 from agent.config import Settings
 from agent.runtime import InterviewRuntime
-from agent.session import InterviewSession, providers_for
+from agent.session import providers_for
 from agent.turn_taking import TurnWatch
 from contracts.client import AnswerCues
 from persistence.outbox import Outbox
@@ -45,7 +44,7 @@ from stages.timebox import (
     stage_budgets,
 )
 
-from .fakes import offline_text_interview
+from .fakes import offline_text_interview, typed_interview
 
 
 class Clock:
@@ -249,22 +248,11 @@ async def _cued_interview(tmp_path, metadata: str, turns: list[str]) -> tuple[li
     async def collect(cues: dict) -> None:
         sent.append(cues)
 
-    interview = InterviewSession(
-        rt, providers_for(Settings(_env_file=None), ProviderKeys(), rt, vad=None),
-        store=SqliteStore(tmp_path / "s.db"), outbox=Outbox(tmp_path / "o.db"),
-        mode="test", checkpoints=False, publish_cues=collect,
+    providers = providers_for(Settings(_env_file=None), ProviderKeys(), rt, vad=None)
+    await typed_interview(
+        rt, providers, store=SqliteStore(tmp_path / "s.db"), outbox=Outbox(tmp_path / "o.db"),
+        turns=turns, publish_cues=collect,
     )  # fmt: skip
-    try:
-        await interview.start()
-        await interview.wait_for_greeting(10)
-        for turn in turns:
-            await interview.session.run(user_input=turn)
-            await interview.driver.settle(10)
-        await asyncio.sleep(0.1)  # the last cue's task
-        rt.candidate_left(final=True)
-        await interview.finish()
-    finally:
-        await interview.aclose()
     return sent, rt
 
 

@@ -50,6 +50,10 @@ export interface DispatchMetadata {
     [k: string]: string | string[];
   } | null;
   /**
+   * continue this interview, which the same user paused (interviews.id); another user's, a running or a finished one is refused (code cannot_resume). Additive
+   */
+  resume_interview_id?: string | null;
+  /**
    * the most this interview may cost the candidate with their own keys, in USD; the user's own setting (user_api_keys.max_cost_usd) applies when lower. At 80 % the interviewer mentions it once; at the cap the interview closes (ended_by cost_limit). Additive
    */
   max_cost_usd?: number | null;

@@ -26,6 +26,13 @@ export interface StateUpdate {
  */
 export interface StateError {
   status: "error";
-  code: "bad_metadata" | "missing_user" | "no_keys" | "missing_key" | "key_decrypt_failed" | "keys_unavailable";
+  code:
+    | "bad_metadata"
+    | "missing_user"
+    | "no_keys"
+    | "missing_key"
+    | "key_decrypt_failed"
+    | "keys_unavailable"
+    | "cannot_resume";
   message: string;
 }
