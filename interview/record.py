@@ -243,7 +243,7 @@ class Interview:
         stage = msg.stage if msg is not None else stage
         if stage is not None:
             self._stage_of_turn[turn_id] = stage
-        limit = self.answer_limit_s() if self.machine.awaiting_answer else None
+        limit = self.answer_limit_s() if self._answering() else None
         boxed = limit is not None and self._answered_for(ended_at) >= limit
         effects = self.machine.candidate_turn(turn_id, boxed=boxed)
         if boxed and self.machine.answer_boxed:
@@ -299,11 +299,17 @@ class Interview:
             return 0.0
         return max(0.0, (until if until is not None else self.clock()) - started)
 
+    def _answering(self) -> bool:
+        """The question on the table is being answered: not counted yet, or counted only
+        provisionally (a preemptive reply counts a draft of the answer early, while the
+        candidate may go on)."""
+        return self.machine.awaiting_answer or self.machine.answer_pending
+
     def answer_overtime(self) -> bool:
         """The candidate is answering (speaking, or in a pause of their answer) and has
         gone past the answer's time limit, or the spending cap is reached: the
         interviewer moves on at the next end of a sentence."""
-        if self._answer_started_at is None or not self.machine.awaiting_answer:
+        if self._answer_started_at is None or not self._answering():
             return False
         if self.spending.reached:
             return True

@@ -436,6 +436,8 @@ class InterviewMachine:
         self._touch()
         self._left_at = None
         if not s.awaiting_answer or s.pending_end:
+            if boxed and not s.pending_end and self._provisional is not None:
+                s.boxed = True  # a later draft of an answer counted early ran past its limit
             return []  # a fragment of the same turn, or the reply to an end confirmation
         self._provisional = copy.deepcopy(s)
         s.awaiting_answer = False
