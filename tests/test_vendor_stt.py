@@ -177,52 +177,6 @@ async def test_assemblyai_takes_over_when_deepgram_fails_mid_answer(tmp_path: Pa
     assert "Deepgram failed and AssemblyAI took over the speech-to-text" in report
 
 
-async def test_openai_takes_over_when_assemblyai_fails_mid_answer(tmp_path: Path, monkeypatch):
-    """AssemblyAI hears first with OpenAI's speech-to-text standing by; AssemblyAI's
-    stream is cut in the middle of an answer and it refuses to come back: OpenAI hears the
-    rest and the interview goes on."""
-    audio = {t: speech(t, tmp_path, Feed().rate) for t in (READY, CUT, NEXT)}
-    async with (
-        utils.http_context.open(),
-        FakeOpenAI(interviewer) as openai,
-        FakeAssemblyAI([READY, CUT], key=ASSEMBLYAI_KEY, drop_in_line=1, drop_after_s=1.0,
-                       refuse_after_drop=True) as assemblyai,
-    ):  # fmt: skip
-        openai.transcripts = [TAIL, NEXT]
-        monkeypatch.setenv("ASSEMBLYAI_BASE_URL", assemblyai.base_url)
-        settings = Settings(_env_file=None, openai_base_url=openai.base_url)
-        rt = InterviewRuntime(
-            parse_metadata(_metadata('"assemblyai"'), require_user=False),
-            room_name="assemblyai-fails",
-        )
-        keys = ProviderKeys(openai=OPENAI_KEY, assemblyai=ASSEMBLYAI_KEY)
-        async with greeted(rt, settings, keys, load_vad(), tmp_path, audio[READY]) as (
-            interview, mic, speaker,
-        ):  # fmt: skip
-            await mic.speak(audio[CUT].tobytes())
-            await _heard(rt, TAIL)
-            await replied(speaker)
-            await quiet(speaker)
-            await mic.speak(audio[NEXT].tobytes())
-            await _heard(rt, NEXT)
-            await quiet(speaker)
-            assert not rt.terminal, "the interview ended with the provider"
-            row, feedback = await interview.finish()
-    assert assemblyai.drops == 1 and assemblyai.refused >= 1
-    said = [m for m in rt.transcript.messages if m.role == "candidate"]
-    assert [m.text for m in said] == [READY, TAIL, NEXT]
-    assert said[1].transcription_gap and not said[2].transcription_gap
-    assert assemblyai.transcribed == [READY]
-    assert row.ended_by != "error"
-    switch = next(e for e in row.metadata["errors"] if e.get("type") == "fallback")
-    assert (switch["source"], switch["from"], switch["to"]) == ("stt", "assemblyai", "openai")
-    assert assemblyai.dropped_at is not None
-    took = datetime.fromisoformat(switch["at"]).timestamp() - assemblyai.dropped_at
-    print(f"speech-to-text: AssemblyAI dropped, OpenAI serving {took:.2f} s later")
-    report = markdown(asdict(row), feedback.feedback_data)
-    assert "AssemblyAI failed and OpenAI took over the speech-to-text" in report
-
-
 async def test_a_key_assemblyai_does_not_know_is_refused(monkeypatch):
     """The worker's AssemblyAI plugin with a wrong key: AssemblyAI's error (close code
     1008) ends the stream, and nothing is heard."""
