@@ -121,6 +121,11 @@ class PluginContext:
     def __repr__(self) -> str:
         return f"PluginContext({self.provider.id}, model={self.model!r})"
 
+    def endpoint(self) -> dict[str, Any]:
+        """``{"base_url": ...}`` for a plugin when an endpoint is set, else nothing (the
+        plugin's own default)."""
+        return {"base_url": self.base_url} if self.base_url else {}
+
     def openai_client(self) -> oai.AsyncClient:
         """One OpenAI-compatible client per key and endpoint in this session."""
         at = (self.key, self.base_url)
@@ -162,7 +167,7 @@ def openai_tts(ctx: PluginContext) -> tts.TTS:
 
 
 def deepgram_stt(ctx: PluginContext) -> stt.STT:
-    extra = {"base_url": ctx.base_url} if ctx.base_url else {}
+    extra = ctx.endpoint()
     return deepgram.STT(
         model=ctx.model,
         language="en-US" if ctx.language == "en" else ctx.language,
@@ -194,13 +199,13 @@ def assemblyai_stt(ctx: PluginContext) -> stt.STT:
     """AssemblyAI's streaming speech-to-text (its v3 WebSocket). Turns are formatted
     (punctuation and capitals): unformatted, the transcript is saved in lowercase without
     punctuation, and the turn-taking reads the words' punctuation."""
-    extra = {"base_url": ctx.base_url} if ctx.base_url else {}
+    extra = ctx.endpoint()
     return assemblyai.STT(api_key=ctx.key, model=ctx.model, format_turns=True, **extra)  # type: ignore[arg-type]
 
 
 def anthropic_llm(ctx: PluginContext) -> llm.LLM:
     """Anthropic's Messages API (streamed)."""
-    extra = {"base_url": ctx.base_url} if ctx.base_url else {}
+    extra = ctx.endpoint()
     return anthropic.LLM(
         model=ctx.model, api_key=ctx.key, temperature=0.6, parallel_tool_calls=False,
         max_retries=0, **extra,
@@ -226,7 +231,7 @@ def google_llm(ctx: PluginContext) -> llm.LLM:
 
 def elevenlabs_tts(ctx: PluginContext) -> tts.TTS:
     """ElevenLabs' streaming voice (its WebSocket input stream)."""
-    extra: dict[str, Any] = {"base_url": ctx.base_url} if ctx.base_url else {}
+    extra = ctx.endpoint()
     if ctx.voice:
         extra["voice_id"] = ctx.voice
     return elevenlabs.TTS(api_key=ctx.key, model=ctx.model, **extra)
@@ -234,7 +239,7 @@ def elevenlabs_tts(ctx: PluginContext) -> tts.TTS:
 
 def cartesia_tts(ctx: PluginContext) -> tts.TTS:
     """Cartesia's streaming voice (its WebSocket)."""
-    extra: dict[str, Any] = {"base_url": ctx.base_url} if ctx.base_url else {}
+    extra = ctx.endpoint()
     if ctx.voice:
         extra["voice"] = ctx.voice
     return cartesia.TTS(api_key=ctx.key, model=ctx.model, language=ctx.language, **extra)
