@@ -13,6 +13,7 @@ setting: ``VAD_ENGINE=silero``.
 
 from __future__ import annotations
 
+import weakref
 from concurrent.futures import Executor, Future
 from typing import Any, Literal, TypeVar
 
@@ -61,6 +62,54 @@ def load_vad(engine: VadEngine = "livekit") -> vad.VAD:
 
         return silero.VAD.load(min_silence_duration=VAD_SILENCE_S)
     return inference.VAD(min_silence_duration=VAD_SILENCE_S, executor=INLINE)
+
+
+class SessionVAD(vad.VAD):
+    """One session's view of its process's shared VAD: the session's own streams, whose
+    end-of-speech silence it can change without touching the other sessions' (LiveKit's
+    ``update_options`` on the shared VAD would change every session's).
+
+    Also keeps the shared VAD's metrics to the session that made them: LiveKit subscribes
+    each session to its VAD's ``metrics_collected``, and the shared VAD's go to all."""
+
+    def __init__(self, inner: vad.VAD) -> None:
+        super().__init__(capabilities=inner.capabilities)
+        self.inner = inner
+        default = getattr(inner, "min_silence_duration", None)
+        self.default_silence_s = float(default) if default is not None else VAD_SILENCE_S
+        self.silence_s = self.default_silence_s
+        self._streams: weakref.WeakSet[vad.VADStream] = weakref.WeakSet()
+
+    @property
+    def model(self) -> str:
+        return self.inner.model
+
+    @property
+    def provider(self) -> str:
+        return self.inner.provider
+
+    def stream(self) -> vad.VADStream:
+        stream = self.inner.stream()
+        if self.silence_s != self.default_silence_s:
+            _set_silence(stream, self.silence_s)
+        self._streams.add(stream)
+        return stream
+
+    def end_speech_after(self, seconds: float | None) -> None:
+        """End a stretch of speech after ``seconds`` of silence from now on (``None``: the
+        VAD's own setting)."""
+        value = self.default_silence_s if seconds is None else seconds
+        if value == self.silence_s:
+            return
+        self.silence_s = value
+        for stream in list(self._streams):
+            _set_silence(stream, value)
+
+
+def _set_silence(stream: vad.VADStream, seconds: float) -> None:
+    update = getattr(stream, "update_options", None)
+    if update is not None:  # both LiveKit VADs' streams have it
+        update(min_silence_duration=seconds)
 
 
 def room_audio_input() -> room_io.AudioInputOptions:

@@ -31,6 +31,7 @@ from persistence import FeedbackRecord, InterviewRecord, InterviewStore, SaveRes
 from persistence.outbox import Outbox
 from providers import CATALOG, Catalog, Choice, Kind, ProviderKeys, choose
 
+from .audio import SessionVAD
 from .config import Settings, prices_for
 from .driver import SessionDriver, StatePublisher
 from .interviewer import Interviewer
@@ -108,13 +109,14 @@ def providers_for(
     model = OfflineInterviewerLLM(rt) if choice.llm is None else serving(Kind.LLM)
     if not choice.voice:
         return Providers(llm=model, models=models, prices=prices, choice=choice, plugins=made)
-    turns = TurnWatch(rt)
+    session_vad = SessionVAD(vad) if vad is not None else None
+    turns = TurnWatch(rt, vad=session_vad)
     return Providers(
         prices=prices,
         llm=model,
         stt=serving(Kind.STT),
         tts=serving(Kind.TTS),
-        vad=vad,
+        vad=session_vad,
         turn_handling=voice_turn_handling(turns),
         models=models,
         turns=turns,

@@ -36,7 +36,7 @@ from livekit.agents.voice.events import (
 from livekit.agents.voice.turn import TurnDetectionEvent
 
 from interview.record import Interview
-from stages.timebox import BOXED_WAIT_S
+from stages.timebox import BOXED_SILENCE_S, BOXED_WAIT_S
 from stages.turns import (
     ANSWER_FINISHED_S,
     BRIEF_S,
@@ -47,6 +47,8 @@ from stages.turns import (
     asks_for,
     wait_after,
 )
+
+from .audio import SessionVAD
 
 logger = logging.getLogger("interview.turns")
 
@@ -62,8 +64,11 @@ INTERRUPTION: dict[str, Any] = {
 class TurnWatch:
     """The candidate's turn in progress, as the turn-taking policy needs it."""
 
-    def __init__(self, interview: Interview) -> None:
+    def __init__(self, interview: Interview, vad: SessionVAD | None = None) -> None:
         self.interview = interview
+        self.vad = vad
+        """The session's VAD: its end-of-speech silence is shortened once the answer is
+        past its limit."""
         self.profile = PauseProfile()
         self.finals: list[str] = []
         self.interim = ""
@@ -192,6 +197,9 @@ class TurnWatch:
     def apply(self) -> None:
         if self._session is None:
             return
+        if self.vad is not None:
+            overtime = bool(self.text) and self.interview.answer_overtime()
+            self.vad.end_speech_after(BOXED_SILENCE_S if overtime else None)
         wait = self.decide()
         if wait.seconds == self._applied:
             return

@@ -3,8 +3,9 @@
 A candidate who talks past an answer's time limit is not cut off mid-word or in a
 thinking pause: the turn-taking waits for the end of a sentence (``stages/turns.py``
 judges the words), and then waits only :data:`BOXED_WAIT_S` in the pause before the
-interviewer speaks, beginning with :func:`interjection`. The answer is saved whole and
-marked as time-boxed; the report coaches its length.
+interviewer speaks (the voice's end is heard sooner too: :data:`BOXED_SILENCE_S`),
+beginning with :func:`interjection`. The answer is saved whole and marked as
+time-boxed; the report coaches its length.
 
 A limit is the question's own (``interview_questions.time_limit_seconds``, or a bundled
 question's ``time_limit_s``), else its stage's ``answer_limit_s``; never longer than the
@@ -19,9 +20,13 @@ from collections.abc import Sequence
 from .bank import Question
 from .definitions import StageDef
 
-BOXED_WAIT_S = 0.5
+BOXED_WAIT_S = 0.3
 """The pause after finished words, once an answer is past its limit, before the
 interviewer speaks (a finished answer otherwise waits 0.9-1.2 s)."""
+BOXED_SILENCE_S = 0.3
+"""The silence that ends a stretch of the candidate's speech once an answer is past its
+limit (otherwise 0.55 s): the interviewer must start within a candidate's usual pause
+between sentences (0.8 s), as the candidate hears it, not after they have gone on."""
 MIN_LIMIT_S = 30.0
 """No answer is boxed sooner than this, however short the interview."""
 

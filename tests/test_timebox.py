@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agent.audio import VAD_SILENCE_S, SessionVAD, load_vad
 from agent.config import Settings
 from agent.runtime import InterviewRuntime
 from agent.session import providers_for
@@ -37,6 +38,7 @@ from stages.definitions import (
 from stages.machine import InterviewMachine, Limits, Rejected
 from stages.metadata import parse_metadata
 from stages.timebox import (
+    BOXED_SILENCE_S,
     BOXED_WAIT_S,
     MIN_LIMIT_S,
     answer_limit,
@@ -217,6 +219,41 @@ def test_the_turn_taking_waits_briefly_only_at_the_end_of_a_sentence_past_the_li
     assert watch.decide().seconds == BOXED_WAIT_S
     watch.finals.append("And then we also added a")
     assert watch.decide().seconds >= 4.0  # a thinking pause: never cut mid-thought
+
+
+async def test_past_the_limit_the_sessions_vad_hears_the_end_of_the_voice_sooner() -> None:
+    clock = Clock()
+    rt = _record(clock)
+    session_vad = SessionVAD(load_vad())
+    watch = TurnWatch(rt, vad=session_vad)
+    session = _Endpointing()
+    watch.attach(session)  # type: ignore[arg-type]
+    rt.speaking("candidate", True)
+    watch.finals = ["I led the migration of our billing system."]
+    watch.apply()
+    assert session_vad.silence_s == VAD_SILENCE_S  # in time
+    clock.now += 130
+    watch.apply()
+    assert session_vad.silence_s == BOXED_SILENCE_S
+    assert session.delays[-1] == BOXED_WAIT_S
+    rt.candidate_turn("c1", watch.text, clock.now - 130)
+    rt.reply_done("r1", {"a1"}, f"{interjection(None)} What came next?")
+    watch.finals = []
+    watch.apply()  # the next answer's clock has not started: the VAD's own silence
+    assert session_vad.silence_s == VAD_SILENCE_S
+
+
+class _Endpointing:
+    """What the watch needs of an ``AgentSession``: its events and its endpointing."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def on(self, event: str, handler: Any) -> None:
+        pass
+
+    def update_options(self, *, endpointing_opts: dict[str, Any]) -> None:
+        self.delays.append(endpointing_opts["min_delay"])
 
 
 # ---------------------------------------------------------------- said first, word for word
