@@ -48,7 +48,7 @@ from stages.turns import (
     wait_after,
 )
 
-from .audio import SessionVAD
+from .audio import VAD_SILENCE_S, SessionVAD
 
 logger = logging.getLogger("interview.turns")
 
@@ -83,6 +83,10 @@ class TurnWatch:
         self._session: AgentSession | None = None
         self._applied: float | None = None
         self._paused_at: float | None = None
+        """When the voice stopped, in the pause going on now (monotonic)."""
+        self._answered_pause_at: float | None = None
+        """When the voice stopped before the pause the interviewer is now answering."""
+        self._agent_started_at = 0.0
         self._agent_speaking = False
         self._ask: Ask | None = None
         """What the question this turn answers asked for, fixed when the turn began (the
@@ -135,25 +139,45 @@ class TurnWatch:
             self.interim = ev.transcript.strip()
         self.apply()
 
+    OVERLAP_S = 1.0
+    """A candidate who starts speaking within this long of the interviewer starting went
+    on after their own pause (the interviewer took it for the turn's end); later, they
+    are answering or interrupting the reply."""
+
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
         now = time.monotonic()
         self._start_clock()
         if ev.new_state == "speaking":
             if self._agent_speaking:
                 self._continuing = True  # going on over the interviewer: the same answer
-            if self._paused_at is not None and not self._agent_speaking:
-                # the candidate went on after a pause the interviewer did not fill
-                pause = now - self._paused_at
-                self.profile.observe(pause, words_complete=answer_complete(self.text))
-            self._paused_at = None
+            went_on = self._paused_at is not None and not self._agent_speaking
+            talked_over = (
+                self._answered_pause_at is not None
+                and self._agent_speaking
+                and now - self._agent_started_at < self.OVERLAP_S
+            )
+            if went_on or talked_over:
+                # the candidate went on after a pause: the interviewer did not fill it, or
+                # it started to and the candidate went on over it (a pause inside the turn)
+                started = self._paused_at if went_on else self._answered_pause_at
+                assert started is not None
+                self.profile.observe(now - started, words_complete=answer_complete(self.text))
+            self._paused_at = self._answered_pause_at = None
             self.audio_unfinished = False
         elif ev.new_state == "listening" and ev.old_state == "speaking":
-            self._paused_at = now
+            # the VAD ends a stretch of speech after its silence: the pause began then
+            self._paused_at = now - self._vad_silence_s()
+
+    def _vad_silence_s(self) -> float:
+        return self.vad.silence_s if self.vad is not None else VAD_SILENCE_S
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         self._agent_speaking = ev.new_state == "speaking"
         if self._agent_speaking:
-            self._paused_at = None  # a pause the interviewer answered was the turn's end
+            self._agent_started_at = time.monotonic()
+            # a pause the interviewer answered was the turn's end, unless the candidate
+            # goes on over the reply's first words
+            self._answered_pause_at, self._paused_at = self._paused_at, None
 
     def _on_item(self, ev: ConversationItemAddedEvent) -> None:
         item = ev.item

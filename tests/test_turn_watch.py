@@ -13,7 +13,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from livekit.agents.voice.events import UserInputTranscribedEvent
+import pytest
+from livekit.agents.voice.events import (
+    AgentStateChangedEvent,
+    UserInputTranscribedEvent,
+    UserStateChangedEvent,
+)
 
 from agent.runtime import InterviewRuntime
 from agent.turn_taking import TurnWatch
@@ -85,3 +90,61 @@ def test_the_next_question_is_read_afresh_once_the_turn_is_committed():
     assert ANSWER_FINISHED_S < session.delays[-1] <= SHORT_STORY_CAP_S
     heard(session, "and then we", final=False)
     assert session.delays[-1] >= UNFINISHED_S
+
+
+# ---------------------------------------------------------------- this candidate's pauses
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def states(session: Session, clock: Clock, *events: tuple[float, str, str]) -> None:
+    """Each ``(at, who, state)``: the candidate's state (``speaking``/``listening``) or the
+    interviewer's (``speaking``/``listening``), at ``at`` seconds."""
+    last = {"user": "listening", "agent": "listening"}
+    for at, who, state in events:
+        clock.now = at
+        event = (UserStateChangedEvent if who == "user" else AgentStateChangedEvent)(
+            old_state=last[who],
+            new_state=state,  # type: ignore[arg-type]
+        )
+        last[who] = state
+        session.handlers[f"{who}_state_changed"](event)
+
+
+def watched(monkeypatch: pytest.MonkeyPatch) -> tuple[TurnWatch, Session, Clock]:
+    clock = Clock()
+    monkeypatch.setattr("agent.turn_taking.time.monotonic", clock)
+    rt = interview("Hello Ada! Tell me about a time you solved a hard problem.")
+    watch, session = TurnWatch(rt), Session()
+    watch.attach(session)  # type: ignore[arg-type]
+    watch.finals = ["We moved the reports to a read replica."]
+    return watch, session, clock
+
+
+async def test_a_pause_is_measured_from_the_end_of_the_voice(monkeypatch):
+    # the VAD reports the end of speech 0.55 s after the voice stopped (its silence)
+    watch, session, clock = watched(monkeypatch)
+    states(session, clock, (100.0, "user", "speaking"), (103.55, "user", "listening"),
+           (104.0, "user", "speaking"))  # fmt: skip
+    assert watch.profile.between_sentences == [pytest.approx(1.0)]
+
+
+async def test_a_pause_the_interviewer_took_for_the_end_is_learnt_when_they_go_on(monkeypatch):
+    watch, session, clock = watched(monkeypatch)
+    states(session, clock, (100.0, "user", "speaking"), (103.55, "user", "listening"),
+           (103.9, "agent", "speaking"),  # 0.9 s after the voice: the interviewer starts
+           (104.1, "user", "speaking"))  # and the candidate goes on over it  # fmt: skip
+    assert watch.profile.between_sentences == [pytest.approx(1.1)]
+
+
+async def test_a_candidate_who_speaks_well_into_the_reply_is_not_pausing(monkeypatch):
+    watch, session, clock = watched(monkeypatch)
+    states(session, clock, (100.0, "user", "speaking"), (103.55, "user", "listening"),
+           (103.9, "agent", "speaking"), (106.0, "user", "speaking"))  # fmt: skip
+    assert watch.profile.between_sentences == []
