@@ -230,7 +230,13 @@ class InterviewSession:
             if room is None:
                 await self.session.start(self.agent)
             else:
-                await self.session.start(agent=self.agent, room=room, room_options=room_options)
+                # LiveKit's session host (on by default) would let any participant of the
+                # room read the interviewer's instructions and context, type turns past
+                # the interview's own RPCs, and receive every session event: off. What
+                # the page gets is docs/CONTRACTS.md's topics and RPCs.
+                await self.session.start(
+                    agent=self.agent, room=room, room_options=room_options, session_host=False
+                )
             self.driver.start()
 
     async def wait_for_greeting(self, limit_s: float) -> None:

@@ -7,9 +7,12 @@ import json
 import time
 import uuid
 import wave
+from typing import get_args
 
 import numpy as np
-from livekit import api
+import pytest
+from livekit import api, rtc
+from livekit.agents.voice.remote_session import RemoteSession, RemoteSessionEventTypes
 
 from ..otlp_collector import OtlpCollector
 from ..services import free_port
@@ -244,10 +247,25 @@ async def test_dispatched_by_the_candidates_token_with_context_from_room_and_att
     await candidate.join(jwt)
     try:
         interview_id = await candidate.greeted()
+        # LiveKit's session host (a remote control of the session over the room) is off:
+        # a participant can neither read the interviewer's instructions and context nor
+        # type turns past the interview's own contracts, and the session's events (the
+        # transcripts, usage, errors) are not broadcast to the room
+        agent = next(p.identity for p in candidate.room.remote_participants.values()
+                     if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT)  # fmt: skip
+        remote = RemoteSession.from_room(candidate.room, agent)
+        observed: list[str] = []
+        for event in get_args(RemoteSessionEventTypes):
+            remote.on(event, lambda _e, event=event: observed.append(event))
+        await remote.start()
+        with pytest.raises((TimeoutError, RuntimeError)):
+            await remote.wait_for_ready(timeout=2.0)
         reply = await candidate.rpc("interview.end", {"request_id": "r1"})
         assert reply["ok"] and reply["status"] in ("ending", "ended")
         saved = await candidate.wait_for_state(lambda s: s.get("status") == "saved")
         assert saved["interview_id"] == interview_id
+        assert observed == []  # the closing words were spoken: no session event came
+        await remote.aclose()
     finally:
         await candidate.leave()
     row = saved_row(supabase_stack, interview_id)
