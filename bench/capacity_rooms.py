@@ -36,6 +36,7 @@ import platform
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,34 @@ async def settle(worker: Any, ended: int) -> None:
     await asyncio.sleep(3)
 
 
+def stepped(
+    worker: Any,
+    run: Callable[[int], dict[str, Any]],
+    counts: list[int],
+    baseline_runs: int,
+    summarise: Callable[[dict[str, Any], list[float]], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """``baseline_runs`` single interviews (their replies are the baseline), then one step
+    per count, each printed as it ends; the worker saves every interview of a step before
+    the next begins."""
+    asyncio.run(worker.wait_for("registered worker"))
+    ended = 0
+    single: list[dict[str, Any]] = []
+    for _ in range(baseline_runs):
+        single.append(run(1))
+        ended += 1
+        asyncio.run(settle(worker, ended))
+    base = [t for s in single for t in s["replies_ms"]]
+    steps = [summarise({**single[0], "replies_ms": base, "baseline_runs": baseline_runs}, base)]
+    print(json.dumps(steps[-1]), flush=True)
+    for n in counts:
+        steps.append(summarise(run(n), base))
+        print(json.dumps(steps[-1]), flush=True)
+        ended += n
+        asyncio.run(settle(worker, ended))
+    return steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", default="1,5,10,15,20,25,30")
@@ -238,38 +267,37 @@ def main() -> None:
     })  # fmt: skip
     steps: list[dict[str, Any]] = []
     try:
-        asyncio.run(worker.wait_for("registered worker"))
-        ended = 0
-        single: list[dict[str, Any]] = []
-        for _ in range(args.baseline_runs):
-            single.append(run_step(spawn, server, worker, agent_name, 1, args.turns, work))
-            ended += 1
-            asyncio.run(settle(worker, ended))
-        base = [t for s in single for t in s["replies_ms"]]
-        first = {**single[0], "replies_ms": base, "baseline_runs": args.baseline_runs}
-        steps.append(summarise(first, base))
-        print(json.dumps(steps[-1]), flush=True)
-        for n in (int(x) for x in args.sessions.split(",") if x != "1"):
-            steps.append(summarise(run_step(spawn, server, worker, agent_name, n,
-                                            args.turns, work), base))  # fmt: skip
-            print(json.dumps(steps[-1]), flush=True)
-            ended += n
-            asyncio.run(settle(worker, ended))
+        steps = stepped(
+            worker,
+            lambda n: run_step(spawn, server, worker, agent_name, n, args.turns, work),
+            [int(x) for x in args.sessions.split(",") if x != "1"],
+            args.baseline_runs,
+            summarise,
+        )
     finally:
         worker.stop()
         server.stop()
         stop.set()
         fakes.join(10)
+    write_results(
+        "capacity_rooms",
+        f"python -m bench.capacity_rooms --sessions {args.sessions} --turns {args.turns}",
+        "the worker's defaults (python -m agent start), real rooms",
+        steps,
+    )
+
+
+def write_results(name: str, command: str, configuration: str, steps: list[Any]) -> None:
+    """bench/results/NAME.json: the command, the machine, what ran and the steps."""
     result = {
-        "command": "python -m bench.capacity_rooms --sessions "
-        f"{args.sessions} --turns {args.turns}",
+        "command": command,
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
-        "configuration": "the worker's defaults (python -m agent start), real rooms",
+        "configuration": configuration,
         "steps": steps,
     }
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
-    (out / "capacity_rooms.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -29,13 +29,11 @@ Writes bench/results/NAME.json (default ``rooms_per_core``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import bisect
 import contextlib
 import json
 import multiprocessing as mp
 import os
-import platform
 import shutil
 import subprocess
 import tempfile
@@ -49,7 +47,14 @@ from typing import Any
 import psutil
 
 from bench.capacity import KEY, LATE_MS, MISSED_S, pct, providers_process
-from bench.capacity_rooms import ANSWER, cpu_by_pid, main_threads, settle, worker_tree
+from bench.capacity_rooms import (
+    ANSWER,
+    cpu_by_pid,
+    main_threads,
+    stepped,
+    worker_tree,
+    write_results,
+)
 
 READY = "Yes, I am ready to begin."
 WORKER_CORE = 1
@@ -240,39 +245,26 @@ def main() -> None:
                 "INTERVIEW_OUTBOX_PATH": str(work / "outbox.db"),
             })  # fmt: skip
         try:
-            asyncio.run(worker.wait_for("registered worker"))
-            ended = 0
-            single: list[dict[str, Any]] = []
-            for _ in range(args.baseline_runs):
-                single.append(run_step(binary, server, worker, 1, args.turns, work, ready, answer))
-                ended += 1
-                asyncio.run(settle(worker, ended))
-            base = [t for s in single for t in s["replies_ms"]]
-            first = {**single[0], "replies_ms": base, "baseline_runs": args.baseline_runs}
-            steps.append(summarise(first, base))
-            print(json.dumps(steps[-1]), flush=True)
-            for n in (int(x) for x in args.rooms.split(",") if x != "1"):
-                step = run_step(binary, server, worker, n, args.turns, work, ready, answer)
-                steps.append(summarise(step, base))
-                print(json.dumps(steps[-1]), flush=True)
-                ended += n
-                asyncio.run(settle(worker, ended))
+            steps = stepped(
+                worker,
+                lambda n: run_step(binary, server, worker, n, args.turns, work, ready, answer),
+                [int(x) for x in args.rooms.split(",") if x != "1"],
+                args.baseline_runs,
+                summarise,
+            )
         finally:
             worker.stop()
             server.stop()
             stop.set()
             fakes.join(10)
-    result = {
-        "command": f"python -m bench.rooms_per_core --rooms {args.rooms} --turns {args.turns}"
+    write_results(
+        args.out,
+        f"python -m bench.rooms_per_core --rooms {args.rooms} --turns {args.turns}"
         f" --baseline-runs {args.baseline_runs}",
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
-        "configuration": "the worker's defaults (python -m agent start) on one core; the "
-        "LiveKit server, the provider fakes and the load generator on the other",
-        "steps": steps,
-    }
-    out = Path(__file__).with_name("results")
-    out.mkdir(exist_ok=True)
-    (out / f"{args.out}.json").write_text(json.dumps(result, indent=2) + "\n")
+        "the worker's defaults (python -m agent start) on one core; the LiveKit server, "
+        "the provider fakes and the load generator on the other",
+        steps,
+    )
 
 
 if __name__ == "__main__":
