@@ -18,12 +18,15 @@ An answer inside its limit is never interrupted for time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import shutil
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -178,30 +181,49 @@ def heard_at(speaker: Speaker, near: float) -> float:
     return closest
 
 
+def runtime(room: str, stored: list[Question]) -> InterviewRuntime:
+    md = parse_metadata(METADATA, require_user=False)
+    return InterviewRuntime(md, room_name=room, stored=(stored, []))
+
+
+@contextlib.asynccontextmanager
+async def voice_interview(
+    rt: InterviewRuntime, audio: dict[str, np.ndarray], rate: int, lines: list[str], work: Path
+) -> AsyncIterator[tuple[SpokenLines, Any, Microphone, Speaker]]:
+    """The interview of ``rt`` by voice, greeted and answered "ready"; speech-to-text
+    transcribes ``lines`` after that, in order."""
+    async with (
+        utils.http_context.open(),
+        SpokenLines([READY, *lines], key=DEEPGRAM_KEY, seconds=lengths(audio, rate)) as deepgram,
+    ):
+        deepgram.speech_seconds = 1.0
+        settings = Settings(_env_file=None, deepgram_base_url=deepgram.base_url)
+        async with greeted(
+            rt, settings, ProviderKeys(deepgram=DEEPGRAM_KEY), load_vad(), work, audio[READY]
+        ) as (interview, mic, speaker):
+            yield deepgram, interview, mic, speaker
+
+
 async def test_an_answer_past_its_limit_is_stopped_at_the_end_of_a_sentence(tmp_path: Path):
     rate = Feed().rate
     audio = {t: speech(t, tmp_path, rate) for t in (READY, *BEFORE, *THINKING, *AFTER)}
     parts = long_answer(audio, rate)
-    lines = [READY, *(p.text for p in parts)]
-    async with (
-        utils.http_context.open(),
-        SpokenLines(lines, key=DEEPGRAM_KEY, seconds=lengths(audio, rate)) as deepgram,
+    lines = [p.text for p in parts]
+    rt = runtime("time-boxed", [QUESTION, NEXT])
+    async with voice_interview(rt, audio, rate, lines, tmp_path) as (
+        deepgram,
+        interview,
+        mic,
+        speaker,
     ):
-        deepgram.speech_seconds = 1.0
-        settings = Settings(_env_file=None, deepgram_base_url=deepgram.base_url)
-        md = parse_metadata(METADATA, require_user=False)
-        rt = InterviewRuntime(md, room_name="time-boxed", stored=([QUESTION, NEXT], []))
-        async with greeted(
-            rt, settings, ProviderKeys(deepgram=DEEPGRAM_KEY), load_vad(), tmp_path, audio[READY]
-        ) as (interview, mic, speaker):
-            # the stored question comes first, with its own limit
-            assert rt.last_question is not None and rt.last_question.endswith(QUESTION.text)
-            assert rt.answer_limit_s() == LIMIT_S
-            epoch = time.time() - time.perf_counter()  # perf_counter + epoch: wall time
-            spoken = await say(parts, mic, speaker)
-            await replied(speaker, limit_s=15)
-            await quiet(speaker)
-            row, feedback = await interview.finish()
+        # the stored question comes first, with its own limit
+        assert rt.last_question is not None and rt.last_question.endswith(QUESTION.text)
+        assert rt.answer_limit_s() == LIMIT_S
+        epoch = time.time() - time.perf_counter()  # perf_counter + epoch: wall time
+        spoken = await say(parts, mic, speaker)
+        await replied(speaker, limit_s=15)
+        await quiet(speaker)
+        row, feedback = await interview.finish()
     said = " ".join(p.text for p in spoken.parts)
     began = spoken.spans[0][0]
     agent = [m for m in rt.transcript.messages if m.role == "agent"]
@@ -242,22 +264,18 @@ async def test_an_answer_inside_its_limit_is_not_stopped(tmp_path: Path):
     rate = Feed().rate
     audio = {t: speech(t, tmp_path, rate) for t in (READY, *SHORT)}
     parts = [Part(t, audio[t], PAUSE_S) for t in SHORT]
-    async with (
-        utils.http_context.open(),
-        SpokenLines([READY, *SHORT], key=DEEPGRAM_KEY, seconds=lengths(audio, rate)) as deepgram,
+    rt = runtime("inside-limit", [NEXT, QUESTION])
+    async with voice_interview(rt, audio, rate, SHORT, tmp_path) as (
+        deepgram,
+        interview,
+        mic,
+        speaker,
     ):
-        deepgram.speech_seconds = 1.0
-        settings = Settings(_env_file=None, deepgram_base_url=deepgram.base_url)
-        md = parse_metadata(METADATA, require_user=False)
-        rt = InterviewRuntime(md, room_name="inside-limit", stored=([NEXT, QUESTION], []))
-        async with greeted(
-            rt, settings, ProviderKeys(deepgram=DEEPGRAM_KEY), load_vad(), tmp_path, audio[READY]
-        ) as (interview, mic, speaker):
-            assert rt.last_question is not None and rt.last_question.endswith(NEXT.text)
-            spoken = await say(parts, mic, speaker)
-            await replied(speaker, limit_s=15)
-            await quiet(speaker)
-            row, feedback = await interview.finish()
+        assert rt.last_question is not None and rt.last_question.endswith(NEXT.text)
+        spoken = await say(parts, mic, speaker)
+        await replied(speaker, limit_s=15)
+        await quiet(speaker)
+        row, feedback = await interview.finish()
     assert not spoken.stopped
     assert 10 <= spoken.spans[-1][1] - spoken.spans[0][0] < LIMIT_S - 5
     messages = row.conversation["messages"]
