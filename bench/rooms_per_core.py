@@ -2,7 +2,7 @@
 the other, made by a load generator that costs little.
 
     .venv/bin/python -m bench.rooms_per_core [--rooms 4,6,8,10,12] [--turns 6]
-        [--baseline-runs 2] [--out NAME]
+        [--baseline-runs 2] [--out NAME] [--env NAME=VALUE ...]
 
 A LiveKit server (dev mode, loopback), the local provider fakes of ``bench.capacity``
 (transcript 300 ms after speech, 300 ms to the first token, 200 ms to the first audio)
@@ -214,7 +214,12 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=6)
     parser.add_argument("--baseline-runs", type=int, default=2)
     parser.add_argument("--out", default="rooms_per_core")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for the worker (repeatable): a lever, measured before and after",
+    )  # fmt: skip
     args = parser.parse_args()
+    settings = dict(item.split("=", 1) for item in args.env)
     if os.cpu_count() is None or len(os.sched_getaffinity(0)) < 2:
         raise SystemExit("needs two cores: one for the worker, one for everything else")
     for tool in ("espeak-ng", "opusenc"):
@@ -242,7 +247,7 @@ def main() -> None:
                 "OPENAI_API_KEY": KEY, "DEEPGRAM_API_KEY": KEY, "OPENAI_BASE_URL": openai_url,
                 "DEEPGRAM_BASE_URL": deepgram_url, "WORKER_MAX_INTERVIEWS": "1000",
                 "INTERVIEW_DB_PATH": str(work / "interviews.db"),
-                "INTERVIEW_OUTBOX_PATH": str(work / "outbox.db"),
+                "INTERVIEW_OUTBOX_PATH": str(work / "outbox.db"), **settings,
             })  # fmt: skip
         try:
             steps = stepped(
@@ -260,7 +265,7 @@ def main() -> None:
     write_results(
         args.out,
         f"python -m bench.rooms_per_core --rooms {args.rooms} --turns {args.turns}"
-        f" --baseline-runs {args.baseline_runs}",
+        f" --baseline-runs {args.baseline_runs}" + "".join(f" --env {item}" for item in args.env),
         "the worker's defaults (python -m agent start) on one core; the LiveKit server, "
         "the provider fakes and the load generator on the other",
         steps,
