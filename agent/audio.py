@@ -113,5 +113,14 @@ def _set_silence(stream: vad.VADStream, seconds: float) -> None:
 
 
 def room_audio_input() -> room_io.AudioInputOptions:
-    """The room's audio for a session: 16 kHz mono in LiveKit's 50 ms frames."""
-    return room_io.AudioInputOptions(sample_rate=ROOM_SAMPLE_RATE, frame_size_ms=ROOM_FRAME_MS)
+    """The room's audio for a session: 16 kHz mono in LiveKit's 50 ms frames, as the
+    candidate's microphone sent it.
+
+    No gain control of our own: the browser's already levels the microphone (LiveKit's
+    client SDKs ask for it by default, and our page asks for it by name), and the VAD
+    hears speech the same from -20 to -50 dBFS without it (tests/test_quiet_voice.py).
+    LiveKit's default, a WebRTC audio-processing pass on every frame, costs 0.0022 cores
+    per interview (docs/PERFORMANCE.md, section 4)."""
+    return room_io.AudioInputOptions(
+        sample_rate=ROOM_SAMPLE_RATE, frame_size_ms=ROOM_FRAME_MS, auto_gain_control=False
+    )

@@ -19,10 +19,9 @@ from livekit import rtc
 from livekit.agents import vad
 
 from agent.audio import VAD_SILENCE_S, SessionVAD, load_vad
-from bench.turn_taking import voiced
 from stages.timebox import BOXED_SILENCE_S
 
-from .rooms.harness import speech
+from .rooms.harness import frames, speech, trimmed
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("espeak-ng") and os.environ.get("CI") != "true",
@@ -30,22 +29,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 RATE = 16000
-FRAME = RATE // 100  # 10 ms
-
-
-def frames(samples: np.ndarray) -> list[rtc.AudioFrame]:
-    pad = (-len(samples)) % FRAME
-    samples = np.concatenate([samples, np.zeros(pad, dtype=np.int16)])
-    return [
-        rtc.AudioFrame(samples[i : i + FRAME].tobytes(), RATE, 1, FRAME)
-        for i in range(0, len(samples), FRAME)
-    ]
-
-
-def trimmed(samples: np.ndarray) -> np.ndarray:
-    """The voice alone (espeak-ng pads its speech with silence)."""
-    lead, trail = voiced(samples, RATE)
-    return samples[int(lead * RATE) : len(samples) - int(trail * RATE)]
 
 
 async def stretches(stream: vad.VADStream, audio: list[rtc.AudioFrame]) -> int:
@@ -58,9 +41,9 @@ async def stretches(stream: vad.VADStream, audio: list[rtc.AudioFrame]) -> int:
 async def test_a_sessions_shorter_silence_leaves_the_other_sessions_alone(tmp_path: Path):
     pause = np.zeros(int(0.45 * RATE), dtype=np.int16)
     tail = np.zeros(int(1.0 * RATE), dtype=np.int16)
-    one = trimmed(speech("We moved the reports to a read replica.", tmp_path, RATE))
-    two = trimmed(speech("Then we cached the totals.", tmp_path, RATE))
-    audio = frames(np.concatenate([one, pause, two, tail]))
+    one = trimmed(speech("We moved the reports to a read replica.", tmp_path, RATE), RATE)
+    two = trimmed(speech("Then we cached the totals.", tmp_path, RATE), RATE)
+    audio = frames(np.concatenate([one, pause, two, tail]), RATE)
 
     shared = load_vad()
     boxed, other = SessionVAD(shared), SessionVAD(shared)

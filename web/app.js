@@ -264,7 +264,14 @@ function listenToAgent(track) {
 }
 
 async function connect({ url, token }) {
-  const room = new Room({ adaptiveStream: false, dynacast: false, disconnectOnPageLeave: false });
+  const room = new Room({
+    adaptiveStream: false,
+    dynacast: false,
+    disconnectOnPageLeave: false,
+    // the browser levels the microphone and takes out echo and noise: the interviewer
+    // applies no processing of its own to what it hears (docs/CONTRACTS.md)
+    audioCaptureDefaults: { autoGainControl: true, echoCancellation: true, noiseSuppression: true },
+  });
   page.room = room;
   page.leaving = false;
   room

@@ -107,6 +107,25 @@ def speech(text: str, work: Path, rate: int = RATE) -> np.ndarray:
     return resampled.astype(np.int16)
 
 
+def trimmed(samples: np.ndarray, rate: int) -> np.ndarray:
+    """The voice alone (espeak-ng pads its speech with silence)."""
+    from bench.turn_taking import voiced
+
+    lead, trail = voiced(samples, rate)
+    return samples[int(lead * rate) : len(samples) - int(trail * rate)]
+
+
+def frames(samples: np.ndarray, rate: int) -> list[rtc.AudioFrame]:
+    """``samples`` as 10 ms frames, the last one padded with silence."""
+    size = rate // 100
+    pad = (-len(samples)) % size
+    samples = np.concatenate([samples, np.zeros(pad, dtype=np.int16)])
+    return [
+        rtc.AudioFrame(samples[i : i + size].tobytes(), rate, 1, size)
+        for i in range(0, len(samples), size)
+    ]
+
+
 # ---------------------------------------------------------------- the worker
 
 
