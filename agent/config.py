@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from byok.sealing import Keyring, MasterKeyError
 from interview.cost import PriceTable, PriceTableError, load_prices
 from persistence import InterviewStore, open_store
+
+LOOP_BLOCK_ENV = "LIVEKIT_AGENTS_LOOP_BLOCK_WARN_MS"
+"""LiveKit's name for its loop monitor's threshold (``livekit.agents.telemetry.loop_monitor``,
+not imported here: the commands that only read settings do not load LiveKit Agents)."""
 
 
 class ConfigError(Exception):
@@ -26,7 +30,11 @@ class ConfigError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        populate_by_name=True,
     )
 
     livekit_url: str | None = None
@@ -66,6 +74,13 @@ class Settings(BaseSettings):
     """The worker's HTTP health endpoint (``GET /``); 0 picks a free port."""
     candidate_join_timeout_s: Annotated[float, Field(gt=0)] = 300.0
     """How long a dispatched job waits for the candidate to join before it leaves."""
+    loop_block_warn_ms: Annotated[
+        int, Field(ge=0, validation_alias=AliasChoices("LOOP_BLOCK_WARN_MS", LOOP_BLOCK_ENV))
+    ] = 250
+    """Warn when a job's event loop is blocked this long (LiveKit's loop monitor, which
+    wakes every fifth of it, at least every 20 ms and at most every 50 ms; 0: off). LiveKit's
+    default, 100 ms, costs 0.007 cores per job process; 250 ms, 0.004 (docs/PERFORMANCE.md,
+    section 4)."""
     metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     """Serve Prometheus metrics (LiveKit's and the interviews') at ``:PORT/metrics``."""
     metrics_dir: Path | None = None

@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from .audio import load_vad, room_audio_input
 from .capacity import InterviewLoad, max_interviews
 from .client_protocol import STATE_TOPIC, ClientProtocol, cues_publisher, state_publisher
 from .config import (
+    LOOP_BLOCK_ENV,
     Settings,
     keyring_for,
     load_settings,
@@ -550,6 +552,8 @@ def build_server(settings: Settings) -> AgentServer:
         # registered in the main process, the plugin is preloaded in the forkserver too
         importlib.import_module("livekit.plugins.silero")
     slots = max_interviews(settings.worker_max_interviews)
+    # read by LiveKit's loop monitor in this process and in every job process it starts
+    os.environ[LOOP_BLOCK_ENV] = str(settings.loop_block_warn_ms)
     server = AgentServer(
         setup_fnc=prewarm,
         drain_timeout=DRAIN_TIMEOUT_S,

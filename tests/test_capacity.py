@@ -8,10 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from livekit.agents.telemetry.loop_monitor import ENV_WARN_THRESHOLD_MS, LoopMonitorThresholds
 
 from agent.audio import INLINE, load_vad
 from agent.capacity import INTERVIEWS_PER_CORE, InterviewLoad, max_interviews
-from agent.config import Settings
+from agent.config import LOOP_BLOCK_ENV, Settings
 from agent.worker import PRELOAD_MODULES, build_server
 
 
@@ -41,6 +42,31 @@ def test_the_server_reports_the_interview_load_and_preloads_the_worker(monkeypat
 
     assert server.load_fnc(Busy()) == 1.0
     assert build_server(Settings(_env_file=None, worker_max_interviews=3)).load_fnc.slots == 3
+
+
+def test_livekits_loop_watch_follows_the_setting(monkeypatch) -> None:
+    """It costs the worker's core in every job process (docs/PERFORMANCE.md, section 4).
+    LiveKit reads it, in the worker and in each job process the worker starts, from the
+    environment the server leaves them."""
+    assert LOOP_BLOCK_ENV == ENV_WARN_THRESHOLD_MS  # LiveKit's name for it
+    monkeypatch.setenv(LOOP_BLOCK_ENV, "1")  # put back as it was after the test
+    monkeypatch.delenv(LOOP_BLOCK_ENV)
+    monkeypatch.delenv("LOOP_BLOCK_WARN_MS", raising=False)
+
+    build_server(Settings(_env_file=None))
+    thresholds = LoopMonitorThresholds.from_env()
+    assert thresholds is not None and thresholds.warn == 0.25  # ours, not LiveKit's 0.1
+
+    build_server(Settings(_env_file=None, loop_block_warn_ms=0))
+    assert LoopMonitorThresholds.from_env() is None  # off
+
+    monkeypatch.delenv(LOOP_BLOCK_ENV)
+    for name in ("LOOP_BLOCK_WARN_MS", LOOP_BLOCK_ENV):  # ours, or LiveKit's own name
+        monkeypatch.setenv(name, "100")
+        assert Settings(_env_file=None).loop_block_warn_ms == 100
+        monkeypatch.delenv(name)
+    with pytest.raises(ValueError):
+        Settings(_env_file=None, loop_block_warn_ms=-1)
 
 
 def test_the_preloaded_image_is_fork_safe_and_reads_no_settings() -> None:
