@@ -1,6 +1,6 @@
 # The interview worker: `python -m agent start` as a non-root user.
-# Sizing (docs/PERFORMANCE.md, section 4): give a container 2 CPUs and 3 GiB for 14
-# concurrent interviews; the worker takes 7 interviews per CPU of its limit
+# Sizing (docs/PERFORMANCE.md, section 4): give a container 2 CPUs and 3 GiB for 16
+# concurrent interviews; the worker takes 8 interviews per CPU of its limit
 # (WORKER_MAX_INTERVIEWS overrides it) and reports itself full to LiveKit at that count.
 # deploy/kubernetes/ runs it on Kubernetes with those requests (a StatefulSet: each worker
 # keeps its outbox volume) and deploy/docker-compose.yml next to a LiveKit server.

@@ -4,9 +4,9 @@ LiveKit asks a worker for its load (0-1) every half second and again before it a
 job request, and sends it no new job while the load is at ``WORKER_LOAD_THRESHOLD`` (1.0
 by default). The load reported here is the share of the worker's interview slots in use,
 so the server stops at the figure measured for this hardware class (docs/PERFORMANCE.md,
-section 4: the worker confined to one core held 7 interviews in real rooms with replies
-on time in every run, ~0.09 cores each, about half of it LiveKit's native WebRTC stack;
-8 in three or four runs of six) and not at a moment's CPU reading: a worker's own
+section 4: the worker confined to one core held 8 interviews in real rooms with replies
+on time in every run, ~0.08 cores each, about half of it LiveKit's native WebRTC stack;
+9 in some runs) and not at a moment's CPU reading: a worker's own
 start-up (imports, models) or a burst of end-of-turn inference would otherwise make it refuse
 work it can do. On other hardware, measure with ``bench/rooms_per_core.py`` and set
 ``WORKER_MAX_INTERVIEWS``.
@@ -18,7 +18,7 @@ from typing import Any
 
 from livekit.agents.utils.hw import get_cpu_monitor
 
-INTERVIEWS_PER_CORE = 7.0
+INTERVIEWS_PER_CORE = 8.0
 """Measured: the most interviews one core held in real rooms with no missed or late turn
 and at most 50 ms added to the reply at p95 (bench/rooms_per_core.py)."""
 WORKER_BASE_MB = 600

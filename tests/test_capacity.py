@@ -17,10 +17,10 @@ from agent.worker import PRELOAD_MODULES, build_server
 
 
 def test_the_limit_is_the_measured_figure_for_the_cores_unless_set() -> None:
-    assert INTERVIEWS_PER_CORE * 2 == 14
-    assert max_interviews(None, cores=2) == 14
-    assert max_interviews(None, cores=1) == 7
-    assert max_interviews(None, cores=0.5) == 3  # a half-core container quota
+    assert INTERVIEWS_PER_CORE * 2 == 16
+    assert max_interviews(None, cores=2) == 16
+    assert max_interviews(None, cores=1) == 8
+    assert max_interviews(None, cores=0.5) == 4  # a half-core container quota
     assert max_interviews(None, cores=0.01) == 1
     assert max_interviews(3, cores=64) == 3
 
@@ -35,10 +35,10 @@ def test_the_load_is_the_share_of_slots_in_use_and_full_at_the_limit() -> None:
 def test_the_server_reports_the_interview_load_and_preloads_the_worker(monkeypatch) -> None:
     monkeypatch.setenv("NUM_CPUS", "2")
     server = build_server(Settings(_env_file=None, worker_max_interviews=None))
-    assert isinstance(server.load_fnc, InterviewLoad) and server.load_fnc.slots == 14
+    assert isinstance(server.load_fnc, InterviewLoad) and server.load_fnc.slots == 16
 
     class Busy:
-        active_jobs = [object()] * 14
+        active_jobs = [object()] * 16
 
     assert server.load_fnc(Busy()) == 1.0
     assert build_server(Settings(_env_file=None, worker_max_interviews=3)).load_fnc.slots == 3

@@ -215,7 +215,7 @@ def test_the_disruption_budget_covers_the_workers() -> None:
 
 
 def test_the_deployment_is_sized_from_the_measured_figures() -> None:
-    """deploy/kubernetes/worker.yaml: the CPU limit gives the measured 14 interviews, the
+    """deploy/kubernetes/worker.yaml: the CPU limit gives the measured 16 interviews, the
     memory holds the worker and every slot (plus LiveKit's warm idle processes), and a pod
     is given the drain time its interviews may need."""
     pod = workload()["spec"]["template"]["spec"]
@@ -224,7 +224,7 @@ def test_the_deployment_is_sized_from_the_measured_figures() -> None:
     assert limits == requests  # a guaranteed pod: the measured CPU is there when needed
     cores = float(limits["cpu"])
     slots = max_interviews(None, cores=cores)
-    assert slots == 14
+    assert slots == 16
     memory_mb = float(limits["memory"].removesuffix("Gi")) * 1024
     idle = int(cores + 0.999)  # LiveKit keeps one warm idle process per CPU
     assert memory_mb >= WORKER_BASE_MB + (slots + idle) * INTERVIEW_MB * 1.2
