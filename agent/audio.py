@@ -1,5 +1,6 @@
-"""What the worker hears: the audio format it asks the room for, and the voice activity
-detector (VAD) that listens to it.
+"""What the worker hears: the tracks it subscribes to (the microphones, nothing else), the
+audio format it asks the room for, and the voice activity detector (VAD) that listens to
+it.
 
 The choices are measured (docs/PERFORMANCE.md, section 4): every model in the session
 works at 16 kHz (the VAD, LiveKit's end-of-turn model and Deepgram's default), so the room
@@ -17,7 +18,9 @@ import weakref
 from concurrent.futures import Executor, Future
 from typing import Any, Literal, TypeVar
 
+from livekit import rtc
 from livekit.agents import inference, room_io, vad
+from livekit.agents.job import DEFAULT_PARTICIPANT_KINDS
 
 VadEngine = Literal["livekit", "silero"]
 VAD_NAMES: dict[VadEngine, str] = {
@@ -124,3 +127,28 @@ def room_audio_input() -> room_io.AudioInputOptions:
     return room_io.AudioInputOptions(
         sample_rate=ROOM_SAMPLE_RATE, frame_size_ms=ROOM_FRAME_MS, auto_gain_control=False
     )
+
+
+def hear_microphones(room: rtc.Room) -> None:
+    """Subscribe to the microphones of the room's people, as they publish them, and to
+    nothing else: the room was joined with no automatic subscription.
+
+    The session hears only a microphone (LiveKit's room input takes no other source), and
+    only from the kinds of participant it links to. A camera subscribed to is decoded all
+    the same, with nothing to show it to: a candidate's page that shows its own camera
+    would cost 0.02 cores per interview, a fourth of the rest (docs/PERFORMANCE.md,
+    section 4). Screen shares and other agents' tracks are left alone for the same
+    reason."""
+
+    def hear(publication: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant) -> None:
+        if (
+            publication.source == rtc.TrackSource.SOURCE_MICROPHONE
+            and participant.kind in DEFAULT_PARTICIPANT_KINDS
+            and not publication.subscribed
+        ):
+            publication.set_subscribed(True)
+
+    for participant in room.remote_participants.values():
+        for publication in participant.track_publications.values():
+            hear(publication, participant)
+    room.on("track_published", hear)

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 from livekit import api, rtc
-from livekit.agents import AgentServer, JobContext, JobProcess, room_io
+from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobProcess, room_io
 from livekit.protocol.models import ParticipantInfo
 
 from byok.user_keys import KeyLoadError, load_user_keys
@@ -47,7 +47,7 @@ from stages.metadata import (
 from stages.transcript import parse_iso
 
 from . import plugins
-from .audio import load_vad, room_audio_input
+from .audio import hear_microphones, load_vad, room_audio_input
 from .capacity import InterviewLoad, max_interviews
 from .client_protocol import STATE_TOPIC, ClientProtocol, cues_publisher, state_publisher
 from .config import (
@@ -207,7 +207,7 @@ async def _refuse(ctx: JobContext, code: str, message: str) -> None:
     """Tell the client why there is no interview, log it once, leave."""
     logger.error("refusing job: %s (%s)", message, code)
     if not ctx.room.isconnected():
-        await ctx.connect()
+        await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     await _send_error(ctx.room, code, message)
     await asyncio.sleep(REFUSAL_LINGER_S)  # the packet leaves before the room is left
     ctx.shutdown(reason=code)
@@ -243,7 +243,8 @@ async def _dispatched(ctx: JobContext, settings: Settings) -> None:
         await store.aclose()
         ctx.shutdown(reason="another interviewer serves this room")
         return
-    await ctx.connect()
+    # subscribed to nothing: a voice interview subscribes to the microphones it hears
+    await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     try:
         # the interview starts when the candidate is there; their attributes may add
         # context (role, level, name, resume, job description, language), never more
@@ -449,6 +450,8 @@ async def run_interview(
     _watch_room(ctx.room, rt, interview.driver, started_at)
     if not console:
         await _announce(ctx, identity.interview_id, started_at, voice=providers.voice)
+        if providers.voice:  # a typed interview hears nothing: it subscribes to nothing
+            hear_microphones(ctx.room)
     logger.info(
         "interview starting",
         extra={"interview_id": identity.interview_id, "continued": resumed is not None},

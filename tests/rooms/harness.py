@@ -284,7 +284,10 @@ class Candidate:
         self.spoke_until: list[float] = []
         """When each utterance's last sample was handed to the microphone."""
         self.agents_seen = 0
+        self.subscribed: set[str] = set()
+        """The names of this client's tracks another participant subscribed to."""
         self.room.on("participant_connected", self._on_participant)
+        self.room.on("local_track_subscribed", lambda track: self.subscribed.add(track.name))
         self.room.on("data_received", self._on_data)
         self.room.on("track_subscribed", self._on_track)
 
@@ -297,6 +300,29 @@ class Candidate:
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         await self.room.local_participant.publish_track(track, options)
         self._spawn(self._microphone())
+
+    async def publish_camera_and_screen_sound(self) -> None:
+        """What a page that shows the candidate's video may publish besides the
+        microphone: a live camera (320x240, 10 frames a second) and a screen share's
+        sound. The interviewer needs neither."""
+        local = self.room.local_participant
+        camera = rtc.VideoSource(320, 240)
+        await local.publish_track(
+            rtc.LocalVideoTrack.create_video_track("camera", camera),
+            rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_CAMERA),
+        )
+        share = rtc.AudioSource(RATE, 1, queue_size_ms=100)
+        await local.publish_track(
+            rtc.LocalAudioTrack.create_audio_track("screen-sound", share),
+            rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_SCREENSHARE_AUDIO),
+        )
+        self._spawn(self._camera(camera))
+
+    async def _camera(self, camera: rtc.VideoSource) -> None:
+        gray = bytes([128, 128, 128, 255]) * (320 * 240)
+        while True:
+            camera.capture_frame(rtc.VideoFrame(320, 240, rtc.VideoBufferType.RGBA, gray))
+            await asyncio.sleep(0.1)
 
     async def leave(self) -> None:
         for task in list(self._tasks):

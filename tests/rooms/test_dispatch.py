@@ -87,6 +87,7 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
                     "candidate_name": "Ada", "record_audio": True})  # fmt: skip
     candidate = Candidate(livekit_server, room)
     await candidate.join(token(livekit_server, room, "ada"))
+    await candidate.publish_camera_and_screen_sound()
     try:
         interview_id = await candidate.greeted()
         said = [speech(line, tmp_path) for line in LINES]
@@ -100,6 +101,9 @@ async def test_dispatched_through_the_api_heard_skipped_and_saved_when_the_candi
         assert reply["ok"] and reply["stage"] == "experience"
         assert reply["interview_id"] == interview_id
         await candidate.wait_until_quiet()
+        # heard through the microphone alone: the camera and the screen's sound were
+        # never subscribed to (decoded, they would cost the worker for nothing)
+        assert candidate.subscribed == {"microphone"}, candidate.subscribed
         # the candidate hangs up in the middle of an answer
         await candidate.say(said[2][: len(said[2]) // 2])
     finally:
