@@ -136,7 +136,7 @@ def hear_microphones(room: rtc.Room) -> None:
     The session hears only a microphone (LiveKit's room input takes no other source), and
     only from the kinds of participant it links to. A camera subscribed to is decoded all
     the same, with nothing to show it to: a candidate's page that shows its own camera
-    would cost 0.02 cores per interview, a fourth of the rest (docs/PERFORMANCE.md,
+    would cost 0.023-0.035 cores per interview, about a third more (docs/PERFORMANCE.md,
     section 4). Screen shares and other agents' tracks are left alone for the same
     reason."""
 
