@@ -436,6 +436,10 @@ class Interview:
         self._boxed_preface = None
         record, before = m.record, m.record.questions_asked
         effects = self.apply(m.agent_turn(reply_id))
+        if self._candidate_speaking and m.awaiting_answer:
+            # answering already (over the question's last words, or before its playout
+            # was reported done): the answer's clock starts now, not at their next breath
+            self._answer_started_at = self.clock()
         asked = record.questions_asked > before
         self.transcript.mark_agent_items(turn_ids, question=asked)
         if asked:
@@ -516,7 +520,8 @@ class Interview:
             if self._candidate_speaking and not now:
                 self._candidate_quiet_at = self.clock()
             self._candidate_speaking = now
-            if now and self._answer_started_at is None and self.machine.awaiting_answer:
+            if now and self._answer_started_at is None and self._answering():
+                # (an answer a preemptive reply counted early is still being given)
                 self._answer_started_at = self.clock()
 
     def _candidate_spoke_lately(self) -> bool:

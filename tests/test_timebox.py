@@ -208,6 +208,39 @@ def test_a_reply_cut_off_by_the_candidate_going_on_keeps_the_clock() -> None:
     assert rt.answer_overtime()  # the same answer, still past its limit
 
 
+def test_an_answer_begun_over_the_questions_last_words_is_timed_from_the_question() -> None:
+    """A candidate who starts answering before the question's reply is done (over its
+    last words, or before its playout is reported finished) is timed from when the
+    question was done, and boxed past the limit, with no pause needed to start the clock."""
+    clock = Clock()
+    md = parse_metadata('{"stages": ["introduction"]}', require_user=False)
+    rt = InterviewRuntime(md, room_name="timebox", clock=clock)
+    rt.start()
+    rt.reply_done("r0", {"g"}, "Hello! Are you ready to begin?")
+    rt.candidate_turn("c0", "Yes.", clock.now)
+    rt.speaking("candidate", True)  # answering already
+    clock.now += 0.4
+    rt.reply_done("r1", {"q"}, "Tell me about yourself.")
+    clock.now += 119.5  # one breath
+    assert not rt.answer_overtime()
+    clock.now += 1
+    assert rt.answer_overtime()
+    rt.candidate_turn("c1", "I build payment systems, and much more.", clock.now - 120.9)
+    assert rt.transcript.messages[-1].time_boxed
+    assert rt.prefaces() == [interjection(None)]
+
+
+def test_an_answer_whose_first_words_were_counted_early_starts_its_clock_at_the_next() -> None:
+    """The clock starts at the first voice heard while the answer is being given, even if
+    a preemptive reply counted a draft of it before (typed first words, a voice missed)."""
+    clock = Clock()
+    rt = _record(clock)
+    rt.candidate_turn("c1", "Well.", clock.now)  # counted early, no voice heard yet
+    rt.speaking("candidate", True)
+    clock.now += 125
+    assert rt.answer_overtime()
+
+
 def test_the_turn_taking_waits_briefly_only_at_the_end_of_a_sentence_past_the_limit() -> None:
     clock = Clock()
     rt = _record(clock)

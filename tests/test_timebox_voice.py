@@ -173,6 +173,19 @@ async def say(parts: list[Part], mic: Microphone, speaker: Speaker) -> Spoken:
     return Spoken(parts, spans, stopped=False)
 
 
+def story(rt: InterviewRuntime, spoken: Spoken, speaker: Speaker, epoch: float) -> str:
+    """What happened, in seconds from the answer's first voiced sample (for a failure):
+    the candidate's voiced spans, what the loudspeaker played, and the messages saved."""
+    began = spoken.spans[0][0]
+    lines = [f"voice {a - began:6.2f}-{b - began:6.2f} {p.text!r}"
+             for (a, b), p in zip(spoken.spans, spoken.parts, strict=False)]  # fmt: skip
+    lines += [f"heard {a - began:6.2f}-{b - began:6.2f}" for a, b in speaker.played
+              if b >= began]  # fmt: skip
+    lines += [f"{m.role} {m.started_at - epoch - began:6.2f} boxed={m.time_boxed} {m.text!r}"
+              for m in rt.transcript.messages]  # fmt: skip
+    return "\n".join([f"stopped={spoken.stopped}", *lines])
+
+
 def heard_at(speaker: Speaker, near: float) -> float:
     """When the loudspeaker started the stretch of audio that began at about ``near``."""
     starts = [s for s, _ in speaker.played]
@@ -211,7 +224,7 @@ async def test_an_answer_past_its_limit_is_stopped_at_the_end_of_a_sentence(tmp_
     lines = [p.text for p in parts]
     rt = runtime("time-boxed", [QUESTION, NEXT])
     async with voice_interview(rt, audio, rate, lines, tmp_path) as (
-        deepgram,
+        _deepgram,
         interview,
         mic,
         speaker,
@@ -228,7 +241,7 @@ async def test_an_answer_past_its_limit_is_stopped_at_the_end_of_a_sentence(tmp_
     began = spoken.spans[0][0]
     agent = [m for m in rt.transcript.messages if m.role == "agent"]
     boxed = [m for m in agent if STOPPED in m.text and not m.interrupted]
-    assert boxed, f"no interjection: {[m.text for m in agent]} {deepgram.spoken}"
+    assert boxed, f"no interjection:\n{story(rt, spoken, speaker, epoch)}"
     reply = boxed[0]
     at = heard_at(speaker, reply.started_at - epoch)
     # after the limit, within about limit + 15 s
