@@ -140,12 +140,19 @@ def test_a_boxed_turn_that_was_a_request_after_all_is_not_boxed() -> None:
 # ---------------------------------------------------------------- the record
 
 
-def _record(clock: Clock, stages: str = '["introduction"]') -> InterviewRuntime:
+def _ready(clock: Clock, stages: str = '["introduction"]') -> InterviewRuntime:
+    """Greeted, and the candidate said they are ready."""
     md = parse_metadata(f'{{"stages": {stages}}}', require_user=False)
     rt = InterviewRuntime(md, room_name="timebox", clock=clock)
     rt.start()
     rt.reply_done("r0", {"g"}, "Hello! Are you ready to begin?")
     rt.candidate_turn("c0", "Yes.", clock.now)
+    return rt
+
+
+def _record(clock: Clock, stages: str = '["introduction"]') -> InterviewRuntime:
+    """The first question asked."""
+    rt = _ready(clock, stages)
     rt.reply_done("r1", {"q"}, "Tell me about yourself.")
     return rt
 
@@ -213,11 +220,7 @@ def test_an_answer_begun_over_the_questions_last_words_is_timed_from_the_questio
     last words, or before its playout is reported finished) is timed from when the
     question was done, and boxed past the limit, with no pause needed to start the clock."""
     clock = Clock()
-    md = parse_metadata('{"stages": ["introduction"]}', require_user=False)
-    rt = InterviewRuntime(md, room_name="timebox", clock=clock)
-    rt.start()
-    rt.reply_done("r0", {"g"}, "Hello! Are you ready to begin?")
-    rt.candidate_turn("c0", "Yes.", clock.now)
+    rt = _ready(clock)
     rt.speaking("candidate", True)  # answering already
     clock.now += 0.4
     rt.reply_done("r1", {"q"}, "Tell me about yourself.")
